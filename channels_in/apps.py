@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class ChannelsInConfig(AppConfig):
+    name = "channels_in"

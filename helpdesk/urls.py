@@ -1,0 +1,26 @@
+"""URLs on a tenant's host (<slug>.<base domain> or a custom domain). DESIGN.md §3."""
+
+from django.urls import include, path
+
+from helpdesk import views as process_views
+from helpdesk.accounts import urls as accounts_urls
+from helpdesk.tenancy import urls as tenancy_urls
+from tickets import urls as tickets_urls
+
+settings_patterns = tenancy_urls.settings_patterns + accounts_urls.settings_patterns
+
+urlpatterns = [
+    path("", include((tickets_urls.public_patterns, "public"))),
+    path("agent/", include((tickets_urls.agent_patterns, "agent"))),
+    path("portal/", include((tickets_urls.portal_patterns, "portal"))),
+    path("settings/", include((settings_patterns, "settings"))),
+    path("accounts/", include("helpdesk.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", process_views.healthz, name="healthz"),
+    path("readyz", process_views.readyz, name="readyz"),
+]
+
+handler400 = "helpdesk.lib.errors.bad_request"
+handler403 = "helpdesk.lib.errors.permission_denied"
+handler404 = "helpdesk.lib.errors.page_not_found"
+handler500 = "helpdesk.lib.errors.server_error"

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from helpdesk.accounts.decorators import customer_required, staff_required
+
+
+def public_home(request: HttpRequest) -> HttpResponse:
+    """The tenant's front door: sign in, or (later issues) search answers and submit a request."""
+    return render(request, "tickets/public_home.html", {"nav_active": "home"})
+
+
+@staff_required()
+def agent_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "tickets/agent_home.html", {"nav_active": "home"})
+
+
+@customer_required
+def portal_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "tickets/portal_home.html", {"nav_active": "requests"})
