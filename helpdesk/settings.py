@@ -6,6 +6,7 @@ missing required variable stops the process with a message naming it, never with
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def required(name: str, dev_default: str) -> str:
 
 SECRET_KEY = required("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
 HELPDESK_BASE_DOMAIN = env.str("HELPDESK_BASE_DOMAIN", default="localhost").lower()
+# How links in emails reach a tenant: <scheme>://<slug>.<base domain>[:<port>].
+HELPDESK_PUBLIC_SCHEME = env.str("HELPDESK_PUBLIC_SCHEME", default="http" if DEBUG else "https")
+HELPDESK_PUBLIC_PORT = env.str("HELPDESK_PUBLIC_PORT", default="8000" if DEBUG else "")
 # Hosts are checked by the tenant middleware (a tenant subdomain, a registered custom domain or
 # the bare base domain; anything else is a 404), so Django's own list can stay open.
 ALLOWED_HOSTS = ["*"]
@@ -110,6 +114,7 @@ _owner_db = env.db_url("DATABASE_OWNER_URL", default=env.str("DATABASE_URL", def
     _runtime_db
 )
 _owner_db["ENGINE"] = "django.db.backends.postgresql"
+_owner_db["TEST"] = {"DEPENDENCIES": []}
 DATABASES = {"default": _runtime_db, "owner": _owner_db}
 DATABASE_ROUTERS = ["helpdesk.tenancy.routers.OwnerMigratesRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -119,7 +124,9 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": env.str("HELPDESK_CACHE_PREFIX", default="hd"),
+        "KEY_PREFIX": env.str(
+            "HELPDESK_CACHE_PREFIX", default=f"test-{os.getpid()}" if TESTING else "hd"
+        ),
         "TIMEOUT": 300,
     }
 }
@@ -171,7 +178,27 @@ STORAGES = {
 MEDIA_ROOT = env.path("HELPDESK_MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
 
 # --- Mail ----------------------------------------------------------------------------------
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# EMAIL_URL (smtp://user:pass@host:587/?tls=True, consolemail://, filemail:///path) becomes
+# Django 6.1's MAILERS["default"].
+def _mailer(url_config: dict) -> dict:
+    backend = url_config["EMAIL_BACKEND"]
+    options: dict = {}
+    if backend.endswith("smtp.EmailBackend"):
+        options = {
+            "host": url_config["EMAIL_HOST"],
+            "port": url_config["EMAIL_PORT"] or 25,
+            "username": url_config["EMAIL_HOST_USER"] or "",
+            "password": url_config["EMAIL_HOST_PASSWORD"] or "",
+            "use_tls": bool(url_config.get("EMAIL_USE_TLS")),
+            "use_ssl": bool(url_config.get("EMAIL_USE_SSL")),
+            "timeout": 20,
+        }
+    elif backend.endswith("filebased.EmailBackend"):
+        options = {"file_path": url_config["EMAIL_FILE_PATH"]}
+    return {"BACKEND": backend, "OPTIONS": options}
+
+
+MAILERS = {"default": _mailer(env.email_url_config(env.str("EMAIL_URL", default="consolemail://")))}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Helpdesk <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -181,7 +208,10 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="helpdesk")
+# Tests get a queue of their own per process, so a running `make run` worker never takes them.
+CELERY_TASK_DEFAULT_QUEUE = env.str(
+    "CELERY_TASK_DEFAULT_QUEUE", default=f"test-{os.getpid()}" if TESTING else "helpdesk"
+)
 # Longer than any countdown we use, so Redis never re-delivers a task that is merely waiting.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60 * 6}
 CELERY_TASK_ALWAYS_EAGER = False

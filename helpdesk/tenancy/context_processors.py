@@ -34,7 +34,12 @@ def tenancy(request: HttpRequest) -> dict:
     if tenant is None:
         return {"site_name": "Helpdesk"}
     membership: Membership | None = getattr(request, "membership", None) or None
-    context = {"tenant": tenant, "site_name": tenant.name, "membership": membership}
+    context = {
+        "tenant": tenant,
+        "site_name": tenant.name,
+        "membership": membership,
+        "contact": getattr(request, "contact", None) or None,
+    }
     if membership:
         context["agent_nav"] = [
             {"key": key, "label": label, "url": url, "icon": icon}

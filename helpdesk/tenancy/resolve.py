@@ -64,6 +64,9 @@ def forget_host_cache() -> None:
     _cache.clear()
 
 
-def tenant_base_url(tenant: Tenant, scheme: str = "http", port: str | None = None) -> str:
+def tenant_base_url(tenant: Tenant, scheme: str | None = None, port: str | None = None) -> str:
+    """Absolute base URL of a tenant's help desk, for links in mail and redirects."""
+    scheme = scheme or settings.HELPDESK_PUBLIC_SCHEME
+    port = settings.HELPDESK_PUBLIC_PORT if port is None else port
     host = f"{tenant.slug}.{settings.HELPDESK_BASE_DOMAIN}"
     return f"{scheme}://{host}{':' + port if port and port not in {'80', '443'} else ''}"

@@ -10,6 +10,7 @@ The row-level security policies read this setting; see helpdesk/tenancy/rls.py.
 from __future__ import annotations
 
 from django.db.backends.postgresql import base
+from psycopg.pq import TransactionStatus
 
 from ..context import current_tenant_id
 
@@ -31,6 +32,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         wanted = "" if tenant_id is None else str(tenant_id)
         if self._tenant_applied == wanted:
             return
+        if self.connection.info.transaction_status == TransactionStatus.INERROR:
+            return  # only a rollback can run now; the setting is re-applied after it
         with self.connection.cursor() as raw:
             raw.execute("SELECT set_config('app.tenant_id', %s, false)", [wanted])
         self._tenant_applied = wanted
@@ -44,9 +47,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super()._close()
 
     def _rollback(self) -> None:
-        self._tenant_applied = _UNKNOWN
         super()._rollback()
+        self._tenant_applied = _UNKNOWN
 
     def _savepoint_rollback(self, sid) -> None:
-        self._tenant_applied = _UNKNOWN
         super()._savepoint_rollback(sid)
+        self._tenant_applied = _UNKNOWN

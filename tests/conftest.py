@@ -1,0 +1,108 @@
+"""Test set-up: real Postgres (as the same two roles production uses) and real Redis.
+
+The test database is created and migrated by the owner role, exactly like `migrate`; the tests
+then talk to it through the runtime role, so row-level security is in force in every test.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API + live_server
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_keepdb,
+    django_db_modify_db_settings,
+):
+    from django.db import connections
+    from django.test.utils import setup_databases, teardown_databases
+
+    from helpdesk.tenancy.rls import runtime_role
+
+    with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            keepdb=django_db_keepdb,
+            aliases={"owner"},
+        )
+        runtime = connections["default"]
+        runtime.close()
+        runtime.settings_dict["NAME"] = connections["owner"].settings_dict["NAME"]
+        role = runtime_role()
+        if role:
+            # Only here: TransactionTestCase flushes tables between tests with TRUNCATE.
+            with connections["owner"].cursor() as cursor:
+                cursor.execute(f'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "{role}"')
+    yield
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            connection.close()
+        teardown_databases(config, verbosity=request.config.option.verbose, keepdb=django_db_keepdb)
+
+
+@pytest.fixture(autouse=True)
+def _no_tenant_leaks():
+    """Every test starts and ends with no current tenant."""
+    from helpdesk.tenancy.context import get_current_tenant
+
+    assert get_current_tenant() is None
+    yield
+    assert get_current_tenant() is None, "a test left a tenant context open"
+
+
+@pytest.fixture
+def tenant_a(db):
+    from tests.factories import TenantFactory
+
+    return TenantFactory(slug="alpha", name="Alpha Support", default_language="en")
+
+
+@pytest.fixture
+def tenant_b(db):
+    from tests.factories import TenantFactory
+
+    return TenantFactory(slug="bravo", name="Bravo 客服", default_language="zh-hans")
+
+
+@pytest.fixture
+def agent(tenant_a):
+    from tests.factories import MembershipFactory
+
+    return MembershipFactory(tenant=tenant_a, user__email="agent@alpha.test").user
+
+
+@pytest.fixture
+def admin(tenant_a):
+    from helpdesk.tenancy.models import Membership
+    from tests.factories import MembershipFactory
+
+    return MembershipFactory(
+        tenant=tenant_a, user__email="admin@alpha.test", role=Membership.Role.ADMIN
+    ).user
+
+
+@pytest.fixture
+def outsider(tenant_b):
+    """An administrator of the other tenant."""
+    from helpdesk.tenancy.models import Membership
+    from tests.factories import MembershipFactory
+
+    return MembershipFactory(
+        tenant=tenant_b, user__email="admin@bravo.test", role=Membership.Role.ADMIN
+    ).user
+
+
+@pytest.fixture
+def customer(tenant_a):
+    from tests.factories import ContactFactory
+
+    return ContactFactory(tenant=tenant_a, email="carol@customer.test").user
+
