@@ -175,6 +175,8 @@ STORAGES = {
         )
     },
 }
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 MEDIA_ROOT = env.path("HELPDESK_MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
 
 # --- Mail ----------------------------------------------------------------------------------

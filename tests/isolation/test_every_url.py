@@ -1,0 +1,130 @@
+"""Walk every URL pattern of the tenant host and try to cross the wall.
+
+For each pattern (GET and POST):
+- anonymous on tenant A's host: redirected to sign in, or a page on the PUBLIC list;
+- a member of tenant B whose session claims tenant A (a forged binding): 404 or sign-in;
+- an administrator of tenant B on B's own host, with ids of tenant A's objects: 404.
+A new pattern with no entry in SAMPLE_KWARGS or PUBLIC fails `test_every_pattern_is_covered`,
+so every view anyone adds is exercised here automatically.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from helpdesk.accounts.services import api_token_create
+from helpdesk.tenancy.context import tenant_context
+from helpdesk.tenancy.models import Membership
+from helpdesk.tenancy.resolve import forget_host_cache
+from tests.factories import MembershipFactory
+from tests.helpers import host_of, sign_in
+
+# Pages anyone may open on a tenant host (they show no tenant-private data).
+PUBLIC = {
+    "public:home",
+    "accounts:login",
+    "accounts:logout",
+    "accounts:signup",
+    "accounts:password_reset",
+    "accounts:password_reset_done",
+    "accounts:password_reset_confirm",
+    "accounts:password_reset_complete",
+    "set_language",
+    "healthz",
+    "readyz",
+}
+
+# How to fill each URL parameter with an object of tenant A (the victim).
+SAMPLE_KWARGS = {
+    "membership_id": lambda objs: objs["membership"].pk,
+    "token_id": lambda objs: objs["token"].pk,
+    "uidb64": lambda objs: "MQ",
+    "token": lambda objs: "set-password",
+}
+
+
+def all_patterns(resolver=None, prefix="", namespace=""):
+    resolver = resolver or get_resolver(settings.ROOT_URLCONF)
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or ""
+            yield from all_patterns(
+                entry, prefix + str(entry.pattern), f"{namespace}{ns}:" if ns else namespace
+            )
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}", list(entry.pattern.converters)
+
+
+PATTERNS = sorted(all_patterns())
+
+
+def test_every_pattern_is_covered():
+    missing = [
+        (name, param)
+        for name, params in PATTERNS
+        for param in params
+        if param not in SAMPLE_KWARGS
+    ]
+    assert not missing, f"add these URL parameters to SAMPLE_KWARGS: {missing}"
+    assert len(PATTERNS) >= 15
+
+
+@pytest.fixture
+def victim(tenant_a, admin):
+    membership = MembershipFactory(tenant=tenant_a, user__email="victim@alpha.test")
+    with tenant_context(tenant_a):
+        token, _secret = api_token_create(user=membership.user, name="victim")
+    forget_host_cache()
+    return {"membership": membership, "token": token}
+
+
+def url_for(name, params, objs):
+    return reverse(name, kwargs={p: SAMPLE_KWARGS[p](objs) for p in params})
+
+
+@pytest.mark.parametrize(("name", "params"), PATTERNS, ids=[p[0] for p in PATTERNS])
+def test_anonymous_is_sent_to_sign_in(client, tenant_a, victim, name, params):
+    url = url_for(name, params, victim)
+    for method in (client.get, client.post):
+        response = method(url, HTTP_HOST=host_of(tenant_a))
+        if name in PUBLIC:
+            assert response.status_code in {200, 204, 302, 405}, (name, response.status_code)
+        else:
+            assert response.status_code == 302, (name, response.status_code)
+            assert response.url.startswith(reverse("accounts:login")), (name, response.url)
+
+
+@pytest.mark.parametrize(("name", "params"), PATTERNS, ids=[p[0] for p in PATTERNS])
+def test_member_of_other_tenant_on_this_host_gets_404(
+    client, tenant_a, outsider, victim, name, params
+):
+    sign_in(client, outsider, tenant_a)  # a forged session claiming tenant A
+    url = url_for(name, params, victim)
+    for method in (client.get, client.post):
+        response = method(url)
+        if name in PUBLIC:
+            assert response.status_code in {200, 204, 302, 405}, (name, response.status_code)
+            assert b"victim@alpha.test" not in response.content
+        else:
+            assert response.status_code == 404, (name, response.status_code)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"), [p for p in PATTERNS if p[1]], ids=[p[0] for p in PATTERNS if p[1]]
+)
+def test_admin_of_other_tenant_cannot_reach_our_objects_by_id(
+    client, tenant_b, outsider, victim, name, params
+):
+    sign_in(client, outsider, tenant_b)
+    url = url_for(name, params, victim)
+    for method in (client.get, client.post):
+        response = method(url)
+        if name in PUBLIC:
+            assert b"victim@alpha.test" not in response.content
+            continue
+        assert response.status_code == 404, (name, response.status_code)
+    with tenant_context(victim["membership"].tenant):
+        membership = Membership.objects.get(pk=victim["membership"].pk)
+        assert membership.is_active and membership.role == Membership.Role.AGENT
