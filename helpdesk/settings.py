@@ -105,7 +105,9 @@ TEMPLATES = [
 #            and carries the current tenant into Postgres (app.tenant_id) before every query.
 #   owner    the owning role (DATABASE_OWNER_URL): runs migrations and the few explicit
 #            cross-tenant jobs (`all_tenants()`), never used for a request's own reads.
-_runtime_db = env.db_url("DATABASE_URL", default="postgres://helpdesk_app@127.0.0.1:5432/helpdesk")
+_runtime_db = env.db_url_config(
+    required("DATABASE_URL", "postgres://helpdesk_app@127.0.0.1:5432/helpdesk")
+)
 _runtime_db["ENGINE"] = "helpdesk.tenancy.backend"
 _runtime_db["ATOMIC_REQUESTS"] = True
 _runtime_db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -119,7 +121,7 @@ DATABASES = {"default": _runtime_db, "owner": _owner_db}
 DATABASE_ROUTERS = ["helpdesk.tenancy.routers.OwnerMigratesRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_URL = required("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -11,7 +11,7 @@ from helpdesk.tenancy.services import audit
 from helpdesk.tenancy.tasks import enqueue_on_commit
 
 from .models import ApiToken, User, normalise_email
-from .tasks import send_member_invitation, send_password_reset
+from .tasks import send_login_link, send_member_invitation, send_password_reset
 
 
 class AccountError(Exception):
@@ -162,3 +162,14 @@ def customer_signup(*, email: str, name: str) -> None:
         contact.user = user
         contact.save(update_fields=["user"])
     enqueue_on_commit(send_password_reset, user_id=user.pk)
+
+
+def login_link_request(*, email: str) -> None:
+    """Mail a one-time sign-in link to a portal customer of the current tenant; say nothing
+    either way."""
+    from .selectors import contact_for_user, membership_for_user, user_in_tenant_by_email
+
+    user = user_in_tenant_by_email(email)
+    # Staff sign in with their password (and later a second factor), never by link.
+    if user is not None and contact_for_user(user) and membership_for_user(user) is None:
+        enqueue_on_commit(send_login_link, user_id=user.pk)

@@ -67,3 +67,12 @@ def send_password_reset(*, user_id: int) -> None:
     if user is not None:
         _send(user, "password_reset", {"link": password_link(user)})
 
+
+
+@tenant_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_login_link(*, user_id: int) -> None:
+    from .login_links import login_link_for
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is not None:
+        _send(user, "login_link", {"link": login_link_for(user)})

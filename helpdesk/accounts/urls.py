@@ -8,6 +8,8 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("signup/", views.customer_signup, name="signup"),
+    path("login/link/", views.login_link_request, name="login_link_request"),
+    path("login/link/<str:token>/", views.login_link, name="login_link"),
     path("password-reset/", views.password_reset, name="password_reset"),
     path("password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(

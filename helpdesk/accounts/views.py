@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +14,7 @@ from helpdesk.tenancy.middleware import SESSION_TENANT_KEY
 from . import services
 from .decorators import staff_required, tenant_user_required
 from .forms import ApiTokenForm, CustomerSignupForm, EmailForm, LoginForm, ProfileForm
+from .login_links import user_for_login_link
 from .selectors import api_token_list_for, membership_for_user
 
 
@@ -64,6 +66,33 @@ def customer_signup(request: HttpRequest) -> HttpResponse:
         services.customer_signup(email=form.cleaned_data["email"], name=form.cleaned_data["name"])
         return redirect("accounts:password_reset_done")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def login_link_request(request: HttpRequest) -> HttpResponse:
+    if request.tenant is None:
+        raise Http404
+    form = EmailForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.login_link_request(email=form.cleaned_data["email"])
+        return render(request, "accounts/login_link_sent.html", {"email": form.cleaned_data["email"]})
+    return render(request, "accounts/login_link_form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def login_link(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners follow links; only a person presses it); POST signs in."""
+    if request.tenant is None:
+        raise Http404
+    user = user_for_login_link(token)
+    if user is None:
+        return render(request, "accounts/login_link_invalid.html", status=400)
+    if request.method == "POST":
+        auth_login(request, user, backend="helpdesk.accounts.backends.TenantMemberBackend")
+        request.session[SESSION_TENANT_KEY] = request.tenant.pk
+        target = "agent:home" if membership_for_user(user) else "portal:home"
+        return redirect(target)
+    return render(request, "accounts/login_link_confirm.html", {"login_user": user})
 
 
 class PasswordResetDoneView(TenantOnlyMixin, auth_views.PasswordResetDoneView):

@@ -136,3 +136,32 @@ def test_customer_signup_links_contact_and_mails_a_password_link(
         contact = Contact.objects.get(email="dee@customer.test")
     assert contact.user is not None
     assert not contact.user.has_usable_password()
+
+
+def test_customer_signs_in_with_a_one_time_link(
+    client, customer, tenant_a, django_capture_on_commit_callbacks
+):
+    from helpdesk.accounts.tasks import send_login_link
+
+    host = host_of(tenant_a)
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post("/accounts/login/link/", {"email": "carol@customer.test"}, HTTP_HOST=host)
+    assert len(callbacks) == 1
+    send_login_link(tenant_a.pk, user_id=customer.pk)
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/login/link/" in line)
+    path = link[link.index("/accounts/") :]
+    assert client.get(path, HTTP_HOST=host).status_code == 200  # a button, not a sign-in
+    assert client.get("/portal/", HTTP_HOST=host).status_code == 302
+    response = client.post(path, HTTP_HOST=host)
+    assert response.url == "/portal/"
+    assert client.get("/portal/", HTTP_HOST=host).status_code == 200
+    client.post("/accounts/logout/", HTTP_HOST=host)
+    assert client.post(path, HTTP_HOST=host).status_code == 400  # spent
+
+
+def test_login_link_is_not_for_staff(client, agent, tenant_a, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post(
+            "/accounts/login/link/", {"email": "agent@alpha.test"}, HTTP_HOST=host_of(tenant_a)
+        )
+    assert callbacks == []
