@@ -181,6 +181,7 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 MEDIA_ROOT = env.path("HELPDESK_MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
 
+
 # --- Mail ----------------------------------------------------------------------------------
 # EMAIL_URL (smtp://user:pass@host:587/?tls=True, consolemail://, filemail:///path) becomes
 # Django 6.1's MAILERS["default"].
@@ -228,7 +229,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "helpdesk.lib.errors.csrf_failure"
 SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("HELPDESK_BEHIND_PROXY", default=False) else None
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env.bool("HELPDESK_BEHIND_PROXY", default=False)
+    else None
 )
 
 LOGGING = {

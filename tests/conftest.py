@@ -105,4 +105,3 @@ def customer(tenant_a):
     from tests.factories import ContactFactory
 
     return ContactFactory(tenant=tenant_a, email="carol@customer.test").user
-

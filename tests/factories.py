@@ -68,5 +68,7 @@ class ContactFactory(TenantOwnedFactory):
     name = factory.Faker("name")
     email = factory.Sequence(lambda n: f"customer{n}@customer.test")
     user = factory.SubFactory(
-        UserFactory, email=factory.SelfAttribute("..email"), full_name=factory.SelfAttribute("..name")
+        UserFactory,
+        email=factory.SelfAttribute("..email"),
+        full_name=factory.SelfAttribute("..name"),
     )

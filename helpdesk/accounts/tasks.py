@@ -68,7 +68,6 @@ def send_password_reset(*, user_id: int) -> None:
         _send(user, "password_reset", {"link": password_link(user)})
 
 
-
 @tenant_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_login_link(*, user_id: int) -> None:
     from .login_links import login_link_for

@@ -75,7 +75,9 @@ def login_link_request(request: HttpRequest) -> HttpResponse:
     form = EmailForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.login_link_request(email=form.cleaned_data["email"])
-        return render(request, "accounts/login_link_sent.html", {"email": form.cleaned_data["email"]})
+        return render(
+            request, "accounts/login_link_sent.html", {"email": form.cleaned_data["email"]}
+        )
     return render(request, "accounts/login_link_form.html", {"form": form})
 
 

@@ -13,7 +13,7 @@ from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership, Tenant
 from tickets.models import Contact
 
-PASSWORD = "demo-pass-123"
+PASSWORD = "demo-pass-123"  # noqa: S105 - the documented demo password (DESIGN.md §4)
 
 
 @dataclass(frozen=True)

@@ -61,9 +61,9 @@ class TenantAccessMiddleware:
 
         tenant = request.tenant
         user = request.user
-        if tenant is not None and user.is_authenticated:
-            if request.session.get(SESSION_TENANT_KEY) != tenant.pk:
-                logout(request)
+        bound_elsewhere = request.session.get(SESSION_TENANT_KEY) != getattr(tenant, "pk", None)
+        if tenant is not None and user.is_authenticated and bound_elsewhere:
+            logout(request)
         request.membership = SimpleLazyObject(lambda: membership_for_user(request.user))
         request.contact = SimpleLazyObject(lambda: contact_for_user(request.user))
         return self.get_response(request)

@@ -25,7 +25,9 @@ def validate_timezone(value: str) -> None:
 
 def validate_slug_not_reserved(value: str) -> None:
     if value in settings.HELPDESK_RESERVED_SLUGS:
-        raise ValidationError(_("“%(value)s” is reserved; choose another."), params={"value": value})
+        raise ValidationError(
+            _("“%(value)s” is reserved; choose another."), params={"value": value}
+        )
 
 
 class Tenant(models.Model):

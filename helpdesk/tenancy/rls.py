@@ -69,7 +69,8 @@ def statements_for(model: type[TenantModel], existing_constraints: set[str]) -> 
             f'ON "{parent}" (tenant_id, "{target._meta.pk.column}")'
         )
         sql.append(
-            f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" FOREIGN KEY (tenant_id, "{field.column}") '
+            f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" '
+            f'FOREIGN KEY (tenant_id, "{field.column}") '
             f'REFERENCES "{parent}" (tenant_id, "{target._meta.pk.column}") '
             "DEFERRABLE INITIALLY DEFERRED"
         )

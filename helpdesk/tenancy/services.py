@@ -33,7 +33,9 @@ def tenant_signup(
     elsewhere joins with that account's password (proved here), never with a new one."""
     user = User.objects.filter(email__iexact=admin_email).first()
     if user is None:
-        user = User.objects.create_user(admin_email, password, full_name=admin_name, language=language)
+        user = User.objects.create_user(
+            admin_email, password, full_name=admin_name, language=language
+        )
     elif not user.check_password(password):
         raise SignupError("existing-account")
     tenant = Tenant.objects.create(

@@ -52,7 +52,9 @@ def settings_general(request: HttpRequest) -> HttpResponse:
         services.tenant_update_settings(tenant=tenant, actor=request.user, **form.cleaned_data)
         messages.success(request, _("Settings saved."))
         return HttpResponseRedirect(request.path)
-    return render(request, "tenancy/settings_general.html", {"form": form, "nav_active": "settings"})
+    return render(
+        request, "tenancy/settings_general.html", {"form": form, "nav_active": "settings"}
+    )
 
 
 @staff_required(*ADMINS)

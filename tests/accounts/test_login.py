@@ -11,9 +11,7 @@ LOGIN = "/accounts/login/"
 
 
 def post_login(client, tenant, email, password=PASSWORD):
-    return client.post(
-        LOGIN, {"username": email, "password": password}, HTTP_HOST=host_of(tenant)
-    )
+    return client.post(LOGIN, {"username": email, "password": password}, HTTP_HOST=host_of(tenant))
 
 
 def test_login_page_has_the_contract_fields(client, tenant_a):
@@ -111,9 +109,7 @@ def test_password_reset_for_unknown_address_reveals_nothing(
 
 
 def test_expired_or_bad_reset_link_says_so(client, agent, tenant_a):
-    response = client.get(
-        "/accounts/reset/MQ/bad-token/", HTTP_HOST=host_of(tenant_a), follow=True
-    )
+    response = client.get("/accounts/reset/MQ/bad-token/", HTTP_HOST=host_of(tenant_a), follow=True)
     assert response.status_code == 200
     assert "This link has expired" in response.content.decode()
 

@@ -7,7 +7,6 @@ import pytest
 
 from helpdesk.accounts.services import member_invite
 from helpdesk.tenancy.context import tenant_context
-from helpdesk.tenancy.models import Membership
 from tests.worker import celery_worker, smtp_sink
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

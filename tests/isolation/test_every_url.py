@@ -64,10 +64,7 @@ PATTERNS = sorted(all_patterns())
 
 def test_every_pattern_is_covered():
     missing = [
-        (name, param)
-        for name, params in PATTERNS
-        for param in params
-        if param not in SAMPLE_KWARGS
+        (name, param) for name, params in PATTERNS for param in params if param not in SAMPLE_KWARGS
     ]
     assert not missing, f"add these URL parameters to SAMPLE_KWARGS: {missing}"
     assert len(PATTERNS) >= 15

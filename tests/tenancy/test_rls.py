@@ -65,13 +65,17 @@ def test_raw_select_inside_b_never_sees_a(two_tenants):
 def test_raw_insert_into_another_tenant_is_refused(two_tenants):
     tenant_a, tenant_b = two_tenants
     user = UserFactory()
-    with tenant_context(tenant_b), pytest.raises(DatabaseError), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO tenancy_membership (tenant_id, user_id, role, is_active, created_at)"
-                " VALUES (%s, %s, 'admin', true, now())",
-                [tenant_a.pk, user.pk],
-            )
+    with (
+        tenant_context(tenant_b),
+        pytest.raises(DatabaseError),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "INSERT INTO tenancy_membership (tenant_id, user_id, role, is_active, created_at)"
+            " VALUES (%s, %s, 'admin', true, now())",
+            [tenant_a.pk, user.pk],
+        )
 
 
 def test_setting_is_reapplied_after_a_rollback(two_tenants):
@@ -93,7 +97,9 @@ def test_every_table_is_tenant_owned_or_declared_global(db):
         cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         tables = {row[0] for row in cursor.fetchall()}
     unexplained = tables - tenant_tables - GLOBAL_TABLES
-    assert not unexplained, f"tables with neither tenant_id nor a reason to be global: {unexplained}"
+    assert not unexplained, (
+        f"tables with neither tenant_id nor a reason to be global: {unexplained}"
+    )
 
 
 def test_every_tenant_table_has_rls_and_policy(db):
