@@ -110,7 +110,7 @@ _runtime_db = env.db_url_config(
 )
 _runtime_db["ENGINE"] = "helpdesk.tenancy.backend"
 _runtime_db["ATOMIC_REQUESTS"] = True
-_runtime_db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+_runtime_db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0 if TESTING else 60)
 _runtime_db["CONN_HEALTH_CHECKS"] = True
 _owner_db = env.db_url("DATABASE_OWNER_URL", default=env.str("DATABASE_URL", default="")) or dict(
     _runtime_db
@@ -118,7 +118,6 @@ _owner_db = env.db_url("DATABASE_OWNER_URL", default=env.str("DATABASE_URL", def
 _owner_db["ENGINE"] = "django.db.backends.postgresql"
 _owner_db["TEST"] = {"DEPENDENCIES": []}
 DATABASES = {"default": _runtime_db, "owner": _owner_db}
-DATABASE_ROUTERS = ["helpdesk.tenancy.routers.OwnerMigratesRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = required("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -144,7 +143,6 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["helpdesk.accounts.backends.TenantMemberBackend"]
 LOGIN_URL = "accounts:login"
-LOGOUT_REDIRECT_URL = "accounts:login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

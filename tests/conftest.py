@@ -43,9 +43,26 @@ def django_db_setup(
                 cursor.execute(f'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "{role}"')
     yield
     with django_db_blocker.unblock():
+        _teardown(config, request.config.option.verbose, django_db_keepdb)
+
+
+def _teardown(config, verbosity: int, keepdb: bool) -> None:
+    """Drop the test database once the live server's request threads have let go of it."""
+    import time
+
+    from django.db import OperationalError, connections
+    from django.test.utils import teardown_databases
+
+    for attempt in range(40):
         for connection in connections.all():
             connection.close()
-        teardown_databases(config, verbosity=request.config.option.verbose, keepdb=django_db_keepdb)
+        try:
+            teardown_databases(config, verbosity=verbosity, keepdb=keepdb)
+            return
+        except OperationalError:
+            if attempt == 39:
+                raise
+            time.sleep(0.25)
 
 
 @pytest.fixture(autouse=True)

@@ -71,19 +71,17 @@ def _member_action(request: HttpRequest, membership_id: int, action) -> HttpResp
     return redirect("settings:users")
 
 
+def _change_role(request: HttpRequest, membership) -> None:
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        raise AccountError(_("Choose a valid role."))
+    member_change_role(membership=membership, role=form.cleaned_data["role"], actor=request.user)
+
+
 @staff_required(*ADMINS)
 @require_POST
 def user_role(request: HttpRequest, membership_id: int) -> HttpResponse:
-    form = RoleForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose a valid role."))
-        return redirect("settings:users")
-    role = form.cleaned_data["role"]
-    return _member_action(
-        request,
-        membership_id,
-        lambda m: member_change_role(membership=m, role=role, actor=request.user),
-    )
+    return _member_action(request, membership_id, lambda m: _change_role(request, m))
 
 
 @staff_required(*ADMINS)

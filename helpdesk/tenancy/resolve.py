@@ -33,14 +33,13 @@ def tenant_for_host(host: str) -> Tenant:
     host = normalise_host(host)
     now = time.monotonic()
     cached = _cache.get(host)
-    if cached and cached[0] > now:
-        tenant_id = cached[1]
-    else:
+    fresh = cached is None or cached[0] <= now
+    tenant_id = _lookup(host) if fresh else cached[1]
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first() if tenant_id else None
+    if tenant is None and not fresh:  # the cached answer went stale: ask once more
         tenant_id = _lookup(host)
-        _cache[host] = (now + _TTL_SECONDS, tenant_id)
-    if tenant_id is None:
-        raise UnknownHost(host)
-    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+        tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first() if tenant_id else None
+    _cache[host] = (now + _TTL_SECONDS, tenant_id)
     if tenant is None:
         raise UnknownHost(host)
     return tenant

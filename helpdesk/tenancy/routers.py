@@ -1,8 +1,3 @@
+# The owner connection: migrations (our `migrate` defaults to it) and the explicit
+# cross-tenant reads of `all_tenants()`. Requests and tasks use `default`.
 OWNER_DB = "owner"
-
-
-class OwnerMigratesRouter:
-    """Schema changes belong to the owning role; the runtime role only reads and writes rows."""
-
-    def allow_migrate(self, db: str, app_label: str, **hints) -> bool:
-        return db == OWNER_DB

@@ -1,0 +1,96 @@
+"""Every page we have, in English and Chinese, at desktop and phone width: no horizontal
+overflow, every form control labelled, and a screenshot in artifacts/screens/ to look at."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk.tenancy.models import Membership
+from tests.e2e.conftest import ARTIFACTS, tenant_url
+from tests.factories import PASSWORD, ContactFactory, MembershipFactory, TenantFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STAFF_PAGES = [
+    "/agent/",
+    "/settings/",
+    "/settings/users/",
+    "/settings/general/",
+    "/settings/security/",
+    "/accounts/tokens/",
+    "/accounts/profile/",
+]
+ANONYMOUS_PAGES = ["/", "/accounts/login/", "/accounts/password-reset/", "/accounts/signup/"]
+CUSTOMER_PAGES = ["/portal/"]
+SIZES = {"desktop": (1280, 800), "phone": (375, 740)}
+
+UNLABELLED_CONTROLS = """
+() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !el.getAttribute('aria-labelledby'))
+  .map(el => el.outerHTML.slice(0, 120))
+"""
+
+
+@pytest.fixture
+def acme(transactional_db):
+    tenant = TenantFactory(slug="acme", name="Acme Support")
+    MembershipFactory(
+        tenant=tenant, user__email="admin@acme.test", user__full_name="Ada Admin",
+        role=Membership.Role.ADMIN,
+    )  # fmt: skip
+    MembershipFactory(tenant=tenant, user__email="agent1@acme.test", user__full_name="Alex Agent")
+    ContactFactory(tenant=tenant, email="alice@customer.test", name="Alice Walker")
+    return tenant
+
+
+def sign_in(page, live_server, tenant, email):
+    page.goto(tenant_url(live_server, tenant, "/accounts/login/"))
+    page.locator("#id_username").fill(email)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+    page.wait_for_load_state()
+
+
+def check(page, name: str, lang: str, size: str) -> None:
+    width = SIZES[size][0]
+    overflow = page.evaluate("document.documentElement.scrollWidth")
+    assert overflow <= width + 1, f"{name} [{lang}, {size}] is {overflow}px wide"
+    assert page.evaluate(UNLABELLED_CONTROLS) == [], f"unlabelled controls on {name}"
+    assert "Traceback" not in page.content()
+    shots = ARTIFACTS / "screens"
+    shots.mkdir(parents=True, exist_ok=True)
+    slug = name.strip("/").replace("/", "-") or "home"
+    page.screenshot(path=str(shots / f"{slug}-{lang}-{size}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_pages(browser, live_server, acme, lang, size):
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    port = live_server.url.rsplit(":", 1)[1]
+    for host in (f"acme.localhost:{port}", f"localhost:{port}"):
+        context.add_cookies([{"name": "django_language", "value": lang, "url": f"http://{host}/"}])
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"http://localhost:{port}/")
+    check(page, "landing", lang, size)
+    page.goto(f"http://localhost:{port}/signup/")
+    check(page, "tenant-signup", lang, size)
+    for path in ANONYMOUS_PAGES:
+        page.goto(tenant_url(live_server, acme, path))
+        check(page, f"anon{path}", lang, size)
+    sign_in(page, live_server, acme, "admin@acme.test")
+    for path in STAFF_PAGES:
+        page.goto(tenant_url(live_server, acme, path))
+        check(page, path, lang, size)
+    context.clear_cookies()
+    for host in (f"acme.localhost:{port}",):
+        context.add_cookies([{"name": "django_language", "value": lang, "url": f"http://{host}/"}])
+    sign_in(page, live_server, acme, "alice@customer.test")
+    for path in CUSTOMER_PAGES:
+        page.goto(tenant_url(live_server, acme, path))
+        check(page, path, lang, size)
+    context.close()
