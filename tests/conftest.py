@@ -22,7 +22,7 @@ def django_db_setup(
     django_db_modify_db_settings,
 ):
     from django.db import connections
-    from django.test.utils import setup_databases, teardown_databases
+    from django.test.utils import setup_databases
 
     from helpdesk.tenancy.rls import runtime_role
 
