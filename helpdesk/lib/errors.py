@@ -30,8 +30,13 @@ def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # No request context: the context processors may need the database that just failed.
     message = _("Something went wrong on our side. It has been logged; please try again.")
-    return _respond(request, 500, message, "errors/500.html")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": message}, status=500)
+    return HttpResponse(
+        loader.render_to_string("errors/500.html", {"message": message}), status=500
+    )
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -38,7 +38,8 @@ def tenancy(request: HttpRequest) -> dict:
         "tenant": tenant,
         "site_name": tenant.name,
         "membership": membership,
-        "contact": getattr(request, "contact", None) or None,
+        # Still lazy: only pages that ask about the contact spend the query.
+        "contact": getattr(request, "contact", None),
     }
     if membership:
         context["agent_nav"] = [
