@@ -36,8 +36,9 @@ def check_m2m_through(app_configs=None, **kwargs):
     return errors
 
 
-def runtime_role_problems() -> list[str]:
-    connection = connections["default"]
+def runtime_role_problems(alias: str = "default") -> list[str]:
+    """Why the role behind `alias` could read past row-level security (empty: it cannot)."""
+    connection = connections[alias]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT rolsuper, rolbypassrls, current_user FROM pg_roles WHERE rolname = current_user"

@@ -142,3 +142,11 @@ def test_all_models_with_tenant_column_inherit_tenant_model():
         names = {f.name for f in model._meta.concrete_fields}
         if "tenant" in names and model._meta.db_table not in GLOBAL_TABLES:
             assert issubclass(model, TenantModel), model
+
+
+@pytest.mark.django_db(databases=["default", "owner"])
+def test_role_check_flags_a_role_that_owns_the_tables():
+    from helpdesk.tenancy.checks import runtime_role_problems
+
+    problems = runtime_role_problems("owner")
+    assert any("owns" in p for p in problems), problems
