@@ -124,7 +124,13 @@ seed: install services
 collectstatic: install
 	@$(MANAGE) collectstatic --noinput -v 0
 
-run: install services compilemessages
+# Ctrl-C stops what this run started: web, worker and beat always; Postgres and Redis too when
+# they were not already running before `make run` (otherwise they are left as they were).
+run: install
+	@if bash scripts/devservices.sh status >/dev/null 2>&1; then rm -f .data/.run-started-services; \
+	else mkdir -p .data && touch .data/.run-started-services; fi
+	@bash scripts/devservices.sh up
+	@$(MAKE) compilemessages
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo
 	@$(MANAGE) collectstatic --noinput -v 0
@@ -133,8 +139,8 @@ run: install services compilemessages
 	    echo "ERROR: $(HOST):$(PORT) is already in use; stop that, or run 'make run PORT=8001'" >&2; exit 1; fi
 	@echo
 	@echo "================================================================"
-	@echo " Helpdesk is starting (Ctrl-C stops web, worker and beat;"
-	@echo " Postgres and Redis keep running: 'make stop' stops them)"
+	@echo " Helpdesk is starting (Ctrl-C stops web, worker and beat, and"
+	@echo " the Postgres and Redis this run started; data is kept in .data/)"
 	@echo
 	@echo "   Agent app (acme, English):  http://acme.localhost:$(PORT)/agent/"
 	@echo "   Huaxia home (Chinese):      http://huaxia.localhost:$(PORT)/"
@@ -146,7 +152,9 @@ run: install services compilemessages
 	@echo "   portal customers (either tenant):  alice@customer.test  bob@customer.test"
 	@echo "================================================================"
 	@echo
-	@HOST="$(HOST)" exec $(VENV)/bin/honcho start -f Procfile -p $(PORT)
+	@trap 'if [[ -f .data/.run-started-services ]]; then rm -f .data/.run-started-services; \
+	    echo "Stopping the Postgres and Redis this run started..."; bash scripts/devservices.sh down; fi' EXIT; \
+	HOST="$(HOST)" $(VENV)/bin/honcho start -f Procfile -p $(PORT)
 
 # ---------------------------------------------------------------- quality
 
