@@ -7,11 +7,16 @@ from helpdesk.accounts import urls as accounts_urls
 from helpdesk.tenancy import urls as tenancy_urls
 from tickets import urls as tickets_urls
 
-settings_patterns = tenancy_urls.settings_patterns + accounts_urls.settings_patterns
+settings_patterns = (
+    tenancy_urls.settings_patterns
+    + accounts_urls.settings_patterns
+    + tickets_urls.settings_patterns
+)
 
 urlpatterns = [
     path("", include((tickets_urls.public_patterns, "public"))),
-    path("agent/", include((tickets_urls.agent_patterns, "agent"))),
+    path("agent/", include((tickets_urls.agent_home_patterns, "agent"))),
+    path("agent/", include((tickets_urls.agent_patterns, "tickets"))),
     path("portal/", include((tickets_urls.portal_patterns, "portal"))),
     path("settings/", include((settings_patterns, "settings"))),
     path("accounts/", include("helpdesk.accounts.urls")),

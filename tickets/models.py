@@ -384,7 +384,8 @@ class Message(TenantModel):
 
     class Delivery(models.TextChoices):
         NONE = "", _("Not sent")
-        PENDING = "pending", _("Sending")
+        PENDING = "pending", _("Queued")
+        SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
@@ -409,6 +410,7 @@ class Message(TenantModel):
     )
     delivery_error = models.CharField(max_length=500, blank=True)
     delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,7 +1,14 @@
 from django.urls import path
 
-from . import views
+from . import urls_contacts, urls_inbox, urls_settings, urls_ticket
+from .views import home
 
-public_patterns = [path("", views.public_home, name="home")]
-agent_patterns = [path("", views.agent_home, name="home")]
-portal_patterns = [path("", views.portal_home, name="home")]
+public_patterns = [path("", home.public_home, name="home")]
+agent_home_patterns = [path("", home.agent_home, name="home")]
+portal_patterns = [path("", home.portal_home, name="home")]
+
+# /agent/… pages of the ticket app, namespace "tickets" (tickets:inbox, tickets:detail, …).
+agent_patterns = urls_inbox.urlpatterns + urls_ticket.urlpatterns + urls_contacts.urlpatterns
+
+# /settings/… pages of the ticket app, inside the shared "settings" namespace.
+settings_patterns = urls_settings.urlpatterns

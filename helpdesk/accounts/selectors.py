@@ -15,7 +15,7 @@ def membership_for_user(user: User) -> Membership | None:
 
 
 def contact_for_user(user: User):
-    from tickets.selectors import contact_for_user as _contact_for_user
+    from tickets.selectors import contact_for_user as _contact_for_user  # tickets owns Contact
 
     return _contact_for_user(user)
 

@@ -25,14 +25,27 @@ from .models import Tenant
 def tenant_task(**options: Any) -> Callable:
     options.setdefault("acks_late", True)
 
+    bound = options.get("bind", False)
+
     def decorator(fn: Callable[..., Any]):
-        @wraps(fn)
-        def run(tenant_id: int, *args: Any, **kwargs: Any) -> Any:
+        def call(tenant_id: int, args: tuple, kwargs: dict) -> Any:
             tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
             if tenant is None:
                 return None  # tenant deleted or suspended since enqueueing: nothing to do
             with tenant_context(tenant):
                 return fn(*args, **kwargs)
+
+        if bound:  # Celery passes the task itself first (for self.retry)
+
+            @wraps(fn)
+            def run(task, tenant_id: int, *args: Any, **kwargs: Any) -> Any:
+                return call(tenant_id, (task, *args), kwargs)
+
+        else:
+
+            @wraps(fn)
+            def run(tenant_id: int, *args: Any, **kwargs: Any) -> Any:
+                return call(tenant_id, args, kwargs)
 
         return shared_task(**options)(run)
 

@@ -1,0 +1,70 @@
+"""Outbound mail for public replies: threading headers clients understand, the ticket number
+in the subject, and a reply address that leads back to the ticket."""
+
+from __future__ import annotations
+
+from email.utils import formataddr, make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.utils.html import strip_tags
+
+from helpdesk.tenancy.context import require_current_tenant
+
+from .models import Message, Ticket
+
+
+def support_address() -> str:
+    tenant = require_current_tenant()
+    return f"support@{tenant.slug}.{settings.HELPDESK_BASE_DOMAIN}"
+
+
+def message_id_for(message: Message) -> str:
+    """Our Message-ID for an outbound message: stable once assigned, unique, on our domain."""
+    tenant = require_current_tenant()
+    return make_msgid(
+        idstring=f"t{message.ticket.number}.m{message.pk}",
+        domain=f"{tenant.slug}.{settings.HELPDESK_BASE_DOMAIN}",
+    )
+
+
+def thread_ids(ticket: Ticket, *, before: Message) -> list[str]:
+    """Message-IDs of the ticket's earlier messages, oldest first (for References)."""
+    ids = (
+        Message.objects.filter(ticket=ticket, kind=Message.Kind.REPLY, id__lt=before.pk)
+        .exclude(external_id="")
+        .order_by("id")
+        .values_list("external_id", flat=True)
+    )
+    return list(ids)[-20:]
+
+
+def subject_for(ticket: Ticket) -> str:
+    tag = f"[#{ticket.number}]"
+    subject = ticket.subject if tag in ticket.subject else f"{ticket.subject} {tag}"
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+def build_email(message: Message) -> EmailMultiAlternatives:
+    ticket = message.ticket
+    tenant = require_current_tenant()
+    references = thread_ids(ticket, before=message)
+    headers = {"Message-ID": message.external_id, "Auto-Submitted": "no"}
+    if references:
+        headers["In-Reply-To"] = references[-1]
+        headers["References"] = " ".join(references)
+    sender = message.author_user.get_full_name() if message.author_user else tenant.name
+    email = EmailMultiAlternatives(
+        subject=subject_for(ticket),
+        body=message.body_text or strip_tags(message.body_html),
+        from_email=formataddr((f"{sender} ({tenant.name})", support_address())),
+        to=[formataddr((ticket.requester.name, ticket.requester.email))],
+        headers=headers,
+        reply_to=[support_address()],
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    for attachment in message.attachments.all():
+        with attachment.file.open("rb") as handle:
+            email.attach(attachment.filename, handle.read(), attachment.content_type)
+    return email
