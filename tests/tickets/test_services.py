@@ -68,7 +68,8 @@ def test_user_html_is_sanitised(tenant_a, agent):
         message = services.ticket_reply(
             ticket=ticket,
             author=agent,
-            body_html='<p onclick="x()">Hi<script>alert(1)</script><a href="javascript:x">y</a></p>',
+            body_html='<p onclick="x()">Hi<script>alert(1)</script>'
+            '<a href="javascript:x">y</a></p>',
         )
     assert "script" not in message.body_html
     assert "onclick" not in message.body_html
@@ -213,7 +214,8 @@ def test_canned_response_placeholders(tenant_a, agent):
     with tenant_context(tenant_a):
         canned = CannedResponse.objects.create(
             title="Hi",
-            body="您好 {{ contact.name }}，工单 #{{ ticket.number }} 由 {{ agent.name }} 处理。{{ x.y }}",
+            body="您好 {{ contact.name }}，工单 #{{ ticket.number }} "
+            "由 {{ agent.name }} 处理。{{ x.y }}",
         )
         text = canned_render(canned=canned, ticket=ticket, agent=agent)
     assert ticket.requester.name in text
