@@ -20,6 +20,7 @@ urlpatterns = [
     path("portal/", include((tickets_urls.portal_patterns, "portal"))),
     path("settings/", include((settings_patterns, "settings"))),
     path("accounts/", include("helpdesk.accounts.urls")),
+    path("api/v1/", include("helpdesk.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", process_views.healthz, name="healthz"),
     path("readyz", process_views.readyz, name="readyz"),
