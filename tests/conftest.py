@@ -12,6 +12,12 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API + live_server
 
+# Several test runs may share one machine: HELPDESK_TEST_DB_SUFFIX (or PYTEST_XDIST_WORKER set by
+# hand) gives this run a test database of its own, through pytest-django's per-env suffix.
+_suffix = os.environ.get("HELPDESK_TEST_DB_SUFFIX") or os.environ.get("PYTEST_XDIST_WORKER")
+if _suffix:
+    os.environ.setdefault("TOX_PARALLEL_ENV", _suffix)
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(
