@@ -44,6 +44,16 @@ SAMPLE_KWARGS = {
     "token_id": lambda objs: objs["token"].pk,
     "uidb64": lambda objs: "MQ",
     "token": lambda objs: "set-password",
+    "number": lambda objs: objs["ticket"].number,
+    "message_id": lambda objs: objs["message"].pk,
+    "attachment_id": lambda objs: objs["attachment"].pk,
+    "view_id": lambda objs: objs["saved_view"].pk,
+    "contact_id": lambda objs: objs["contact"].pk,
+    "identity_id": lambda objs: objs["identity"].pk,
+    "canned_id": lambda objs: objs["canned"].pk,
+    "team_id": lambda objs: objs["team"].pk,
+    "member_id": lambda objs: objs["team_member"].pk,
+    "field_id": lambda objs: objs["custom_field"].pk,
 }
 
 
@@ -71,12 +81,44 @@ def test_every_pattern_is_covered():
 
 
 @pytest.fixture
-def victim(tenant_a, admin):
+def victim(tenant_a, admin, settings, tmp_path):
+    """One object of every kind in tenant A, for URLs that take an id."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tickets import models as t
+    from tickets.services import ticket_add_note
+    from tests.factories import make_ticket
+
+    settings.MEDIA_ROOT = tmp_path
     membership = MembershipFactory(tenant=tenant_a, user__email="victim@alpha.test")
+    ticket = make_ticket(tenant_a, subject="Victim's secret ticket")
     with tenant_context(tenant_a):
         token, _secret = api_token_create(user=membership.user, name="victim")
+        note = ticket_add_note(
+            ticket=ticket,
+            author=membership.user,
+            body_text="secret note",
+            attachments=[SimpleUploadedFile("secret.txt", b"secret", "text/plain")],
+        )
+        team = t.Team.objects.create(name="Victim team")
+        objs = {
+            "membership": membership,
+            "token": token,
+            "ticket": ticket,
+            "message": note,
+            "attachment": note.attachments.get(),
+            "saved_view": t.SavedView.objects.create(name="Victim view", filters={}),
+            "contact": ticket.requester,
+            "identity": t.ContactIdentity.objects.create(
+                contact=ticket.requester, kind="phone", value="+44 1234"
+            ),
+            "canned": t.CannedResponse.objects.create(title="Victim canned", body="x"),
+            "team": team,
+            "team_member": t.TeamMember.objects.create(team=team, user=membership.user),
+            "custom_field": t.CustomField.objects.create(key="victim", label="Victim"),
+        }
     forget_host_cache()
-    return {"membership": membership, "token": token}
+    return objs
 
 
 def url_for(name, params, objs):
@@ -103,6 +145,7 @@ def test_member_of_other_tenant_on_this_host_gets_404(
     url = url_for(name, params, victim)
     for method in (client.get, client.post):
         response = method(url)
+        assert b"secret" not in response.content.lower(), name
         if name in PUBLIC:
             assert response.status_code in {200, 204, 302, 400, 405}, (name, response.status_code)
             assert b"victim@alpha.test" not in response.content
@@ -125,6 +168,10 @@ def test_admin_of_other_tenant_cannot_reach_our_objects_by_id(
             assert b"victim@alpha.test" not in response.content
             continue
         assert response.status_code in allowed, (name, response.status_code)
+        assert b"secret" not in response.content.lower(), name
     with tenant_context(victim["membership"].tenant):
         membership = Membership.objects.get(pk=victim["membership"].pk)
         assert membership.is_active and membership.role == Membership.Role.AGENT
+        ticket = type(victim["ticket"]).objects.get(pk=victim["ticket"].pk)
+        assert (ticket.version, ticket.status, ticket.merged_into_id) == (1, "new", None), name
+        assert ticket.messages.count() == 2, name
