@@ -219,7 +219,9 @@ CELERY_TASK_DEFAULT_QUEUE = env.str(
 # Longer than any countdown we use, so Redis never re-delivers a task that is merely waiting.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60 * 6}
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "sweep-outbox": {"task": "tickets.tasks.sweep_outbox", "schedule": 60.0},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Security headers ----------------------------------------------------------------------

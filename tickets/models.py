@@ -410,6 +410,8 @@ class Message(TenantModel):
     )
     delivery_error = models.CharField(max_length=500, blank=True)
     delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    # When the delivery state last changed: the outbox sweep finds replies whose task was lost.
+    delivery_changed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -421,6 +423,11 @@ class Message(TenantModel):
                 fields=["tenant", "external_id"],
                 name="message_external_id",
                 condition=~Q(external_id=""),
+            ),
+            models.Index(
+                fields=["delivery_status", "delivery_changed_at"],
+                name="message_outbox",
+                condition=Q(delivery_status__in=["pending", "sending", "failed"]),
             ),
         ]
 

@@ -185,6 +185,7 @@ def ticket_reply(
         body_text=text,
         body_html=markup,
         delivery_status=Message.Delivery.PENDING if deliver else Message.Delivery.NONE,
+        delivery_changed_at=timezone.now() if deliver else None,
     )
     for upload in attachments:
         attachment_store(message=message, upload=upload)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from celery import shared_task
 from django.db.models import F
 from django.utils import timezone
 
@@ -12,6 +14,14 @@ from .outbound import build_email, message_id_for
 
 logger = logging.getLogger(__name__)
 RETRY_DELAYS = [30, 120, 600, 1800, 3600, 7200]  # seconds; then the message stays "failed"
+LOST_AFTER = timedelta(minutes=2)  # queued but no task ran (e.g. Redis was down at commit)
+STUCK_AFTER = timedelta(minutes=10)  # a worker died while sending
+
+
+def _mark(message_id: int, status: str, **fields) -> int:
+    return Message.objects.filter(pk=message_id).update(
+        delivery_status=status, delivery_changed_at=timezone.now(), **fields
+    )
 
 
 @tenant_task(bind=True, max_retries=len(RETRY_DELAYS))
@@ -21,7 +31,11 @@ def deliver_message(self, *, message_id: int) -> str:
     claimed = Message.objects.filter(
         pk=message_id,
         delivery_status__in=[Message.Delivery.PENDING, Message.Delivery.FAILED],
-    ).update(delivery_status=Message.Delivery.SENDING, delivery_attempts=F("delivery_attempts") + 1)
+    ).update(
+        delivery_status=Message.Delivery.SENDING,
+        delivery_attempts=F("delivery_attempts") + 1,
+        delivery_changed_at=timezone.now(),
+    )
     if not claimed:
         return "skipped"
     message = Message.objects.select_related("ticket", "ticket__requester", "author_user").get(
@@ -33,8 +47,9 @@ def deliver_message(self, *, message_id: int) -> str:
     try:
         build_email(message).send()
     except Exception as error:  # noqa: BLE001 - every failure is recorded, then retried
-        Message.objects.filter(pk=message_id).update(
-            delivery_status=Message.Delivery.FAILED,
+        _mark(
+            message_id,
+            Message.Delivery.FAILED,
             delivery_error=f"{type(error).__name__}: {error}"[:500],
         )
         attempt = self.request.retries
@@ -42,7 +57,30 @@ def deliver_message(self, *, message_id: int) -> str:
             logger.warning("delivery of message %s failed (%s); retrying", message_id, error)
             raise self.retry(countdown=RETRY_DELAYS[attempt], exc=error) from error
         return "failed"
-    Message.objects.filter(pk=message_id).update(
-        delivery_status=Message.Delivery.SENT, delivery_error="", sent_at=timezone.now()
-    )
+    _mark(message_id, Message.Delivery.SENT, delivery_error="", sent_at=timezone.now())
     return "sent"
+
+
+@shared_task
+def sweep_outbox() -> int:
+    """Beat, every minute: re-enqueue replies whose delivery task was lost (queued while Redis
+    was down at commit) or whose worker died mid-send. Cross-tenant by necessity, through the
+    explicit all_tenants() door; each message is then delivered inside its own tenant."""
+    now = timezone.now()
+    outbox = Message.objects.all_tenants()
+    stuck = list(
+        outbox.filter(
+            delivery_status=Message.Delivery.SENDING, delivery_changed_at__lt=now - STUCK_AFTER
+        ).values_list("tenant_id", "id")[:500]
+    )
+    outbox.filter(id__in=[pk for _tenant, pk in stuck]).update(
+        delivery_status=Message.Delivery.FAILED, delivery_changed_at=now
+    )
+    lost = list(
+        outbox.filter(
+            delivery_status=Message.Delivery.PENDING, delivery_changed_at__lt=now - LOST_AFTER
+        ).values_list("tenant_id", "id")[:500]
+    )
+    for tenant_id, message_id in stuck + lost:
+        deliver_message.delay(tenant_id, message_id=message_id)
+    return len(stuck) + len(lost)
