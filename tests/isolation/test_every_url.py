@@ -85,9 +85,9 @@ def victim(tenant_a, admin, settings, tmp_path):
     """One object of every kind in tenant A, for URLs that take an id."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from tests.factories import make_ticket
     from tickets import models as t
     from tickets.services import ticket_add_note
-    from tests.factories import make_ticket
 
     settings.MEDIA_ROOT = tmp_path
     membership = MembershipFactory(tenant=tenant_a, user__email="victim@alpha.test")

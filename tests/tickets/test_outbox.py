@@ -9,11 +9,11 @@ import pytest
 from django.utils import timezone
 
 from helpdesk.tenancy.context import tenant_context
+from tests.factories import ContactFactory, make_ticket
+from tests.worker import celery_worker, smtp_sink
 from tickets.models import Message, Ticket
 from tickets.services import ticket_reply
 from tickets.tasks import sweep_outbox
-from tests.factories import ContactFactory, make_ticket
-from tests.worker import celery_worker, smtp_sink
 
 pytestmark = [
     pytest.mark.worker,
