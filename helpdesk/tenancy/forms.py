@@ -48,7 +48,7 @@ class SignupForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["slug"].help_text = _(
             "Lowercase letters, digits and hyphens. Your help desk will live at "
-            "<address>.%(domain)s"
+            "your-address.%(domain)s"
         ) % {"domain": settings.HELPDESK_BASE_DOMAIN}
 
     def clean_slug(self) -> str:
