@@ -24,6 +24,10 @@ class TenantOnlyMixin:
             raise Http404
         return super().dispatch(request, *args, **kwargs)
 
+    def get_context_data(self, **kwargs):
+        # Django's auth views name the site after the host; we name it after the tenant.
+        return {**super().get_context_data(**kwargs), "site_name": self.request.tenant.name}
+
 
 class LoginView(TenantOnlyMixin, auth_views.LoginView):
     form_class = LoginForm

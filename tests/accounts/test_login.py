@@ -161,3 +161,9 @@ def test_login_link_is_not_for_staff(client, agent, tenant_a, django_capture_on_
             "/accounts/login/link/", {"email": "agent@alpha.test"}, HTTP_HOST=host_of(tenant_a)
         )
     assert callbacks == []
+
+
+def test_login_page_is_branded_with_the_tenant_name(client, tenant_a):
+    response = client.get(LOGIN, HTTP_HOST=host_of(tenant_a))
+    assert response.context["site_name"] == "Alpha Support"
+    assert "alpha.localhost" not in response.content.decode().split("<main")[0]
