@@ -73,6 +73,7 @@ def celery_worker(smtp_port: int) -> Iterator[subprocess.Popen]:
         "HELPDESK_TESTING": "true",
         "DJANGO_DEBUG": "true",
     }
+    (ROOT / ".data").mkdir(exist_ok=True)
     log = open(ROOT / ".data" / f"test-worker-{os.getpid()}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool=solo",

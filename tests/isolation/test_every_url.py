@@ -38,6 +38,23 @@ PUBLIC = {
     "readyz",
 }
 
+# The JSON API (/api/v1/, namespace "api") takes bearer tokens, never sessions: without a valid
+# token of this tenant every operation is a 401 JSON; openapi.json is public; the API root is a
+# JSON 404.
+API_PUBLIC = {"api:openapi-json": {200, 405}, "api:api-root": {404}}
+
+
+def is_api(name: str) -> bool:
+    return name.startswith("api:")
+
+
+def assert_api_refused(name, response, allowed=frozenset({401, 405})):
+    expected = API_PUBLIC.get(name, allowed)
+    assert response.status_code in expected, (name, response.status_code)
+    assert response["Content-Type"].startswith("application/json"), name
+    assert b"secret" not in response.content.lower(), name
+
+
 # How to fill each URL parameter with an object of tenant A (the victim).
 SAMPLE_KWARGS = {
     "membership_id": lambda objs: objs["membership"].pk,
@@ -130,7 +147,9 @@ def test_anonymous_is_sent_to_sign_in(client, tenant_a, victim, name, params):
     url = url_for(name, params, victim)
     for method in (client.get, client.post):
         response = method(url, HTTP_HOST=host_of(tenant_a))
-        if name in PUBLIC:
+        if is_api(name):
+            assert_api_refused(name, response)
+        elif name in PUBLIC:
             assert response.status_code in {200, 204, 302, 400, 405}, (name, response.status_code)
         else:
             assert response.status_code == 302, (name, response.status_code)
@@ -146,7 +165,9 @@ def test_member_of_other_tenant_on_this_host_gets_404(
     for method in (client.get, client.post):
         response = method(url)
         assert b"secret" not in response.content.lower(), name
-        if name in PUBLIC:
+        if is_api(name):
+            assert_api_refused(name, response)
+        elif name in PUBLIC:
             assert response.status_code in {200, 204, 302, 400, 405}, (name, response.status_code)
             assert b"victim@alpha.test" not in response.content
         else:
@@ -164,6 +185,9 @@ def test_admin_of_other_tenant_cannot_reach_our_objects_by_id(
     # A GET on a POST-only action may say 405 (it reveals nothing); the POST must be a 404.
     for method, allowed in ((client.get, {404, 405}), (client.post, {404})):
         response = method(url)
+        if is_api(name):
+            assert_api_refused(name, response)
+            continue
         if name in PUBLIC:
             assert b"victim@alpha.test" not in response.content
             continue
@@ -175,3 +199,29 @@ def test_admin_of_other_tenant_cannot_reach_our_objects_by_id(
         ticket = type(victim["ticket"]).objects.get(pk=victim["ticket"].pk)
         assert (ticket.version, ticket.status, ticket.merged_into_id) == (1, "new", None), name
         assert ticket.messages.count() == 2, name
+
+
+API_WITH_IDS = [p for p in PATTERNS if is_api(p[0]) and p[1]]
+
+
+@pytest.mark.parametrize(("name", "params"), API_WITH_IDS, ids=[p[0] for p in API_WITH_IDS])
+def test_api_token_of_other_tenant_cannot_reach_our_objects_by_id(
+    client, tenant_a, tenant_b, outsider, victim, name, params
+):
+    """B's admin with B's token: on B's host A's numbers and ids are 404; on A's host, 401."""
+    with tenant_context(tenant_b):
+        _token, secret = api_token_create(user=outsider, name="probe")
+    url = url_for(name, params, victim)
+    # A body every write operation accepts, so the lookup (not validation) decides.
+    body = '{"kind": "note", "body_text": "probe", "priority": "low"}'
+    for host, allowed in ((host_of(tenant_b), {404, 405}), (host_of(tenant_a), {401, 405})):
+        headers = {"HTTP_HOST": host, "HTTP_AUTHORIZATION": f"Bearer {secret}"}
+        responses = [client.get(url, **headers)] + [
+            method(url, body, content_type="application/json", **headers)
+            for method in (client.post, client.patch)
+        ]
+        for response in responses:
+            assert_api_refused(name, response, allowed)
+    with tenant_context(tenant_a):
+        ticket = type(victim["ticket"]).objects.get(pk=victim["ticket"].pk)
+        assert (ticket.version, ticket.priority, ticket.messages.count()) == (1, "normal", 2)
