@@ -40,9 +40,9 @@ from .models import Contact, ContactIdentity, Message, Team, Ticket
 from .sanitize import clean_html, html_to_text
 from .selectors import (
     InboxFilters,
-    _decode_cursor,
     contact_other_tickets,
     contact_search,
+    decode_cursor,
     inbox_page,
     ticket_get_for_agent,
     ticket_tag_names,
@@ -66,7 +66,7 @@ def ticket_list(request: HttpRequest, params: Query[TicketListQuery]) -> Any:
     filters = InboxFilters.from_query(request.GET)
     unknown = sorted(set(request.GET) - TICKET_LIST_PARAMS)
     invalid = [f"{name} (unknown parameter)" for name in unknown] + filters.errors
-    if params.cursor and _decode_cursor(params.cursor) is None:
+    if params.cursor and decode_cursor(params.cursor) is None:
         invalid.append(f"cursor={params.cursor}")
     if invalid:
         message = _("Unknown filter parameters or values: %(list)s") % {"list": ", ".join(invalid)}

@@ -56,7 +56,7 @@ SORTS = {
     "newest": ("-created_at", "-id"),
     "created": ("created_at", "id"),
 }
-BUILT_IN_VIEWS = ("mine", "unassigned", "team", "open", "pending", "solved")
+BUILT_IN_VIEWS = ("mine", "unassigned", "team", "open", "pending", "solved", "all")
 
 
 @dataclass
@@ -145,6 +145,8 @@ def _view_q(view: str, user: User) -> Q:
         return Q(status=Ticket.Status.PENDING)
     if view == "solved":
         return Q(status=Ticket.Status.SOLVED, solved_at__gte=timezone.now() - timezone.timedelta(7))
+    if view == "all":
+        return Q()
     return Q(status__in=open_statuses)
 
 
@@ -215,7 +217,7 @@ def _encode_cursor(ticket: Ticket, sort: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, pk = json.loads(raw)
@@ -242,7 +244,7 @@ def inbox_page(
     key = order[0].lstrip("-")
     descending = order[0].startswith("-")
     qs = ticket_filter(filters, user=user)
-    position = _decode_cursor(cursor) if cursor else None
+    position = decode_cursor(cursor) if cursor else None
     if position:
         value, pk = position
         if descending:
