@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Func, IntegerField, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -104,7 +105,10 @@ class InboxFilters:
         for name in ("created_from", "created_to"):
             raw = (params.get(name) or "").strip()
             if raw:
-                value = parse_date(raw) if len(raw) == 10 else None
+                try:
+                    value = parse_date(raw) if len(raw) == 10 else None
+                except ValueError:  # well formed but impossible: 2024-13-45
+                    value = None
                 if value is None:
                     filters.errors.append(f"{name}={raw}")
                 setattr(filters, name, value)
@@ -280,10 +284,23 @@ def capped_count(qs: QuerySet, cap: int = COUNT_CAP) -> int:
 
 
 def view_counts(*, user: User) -> dict[str, int]:
-    return {
-        view: capped_count(ticket_filter(InboxFilters(view=view), user=user))
+    """Capped counts of every built-in view, in ONE query: the inbox asks on every load."""
+    from helpdesk.tenancy.context import require_current_tenant
+    from helpdesk.tenancy.models import Tenant
+
+    counts = {
+        view: Func(
+            ArraySubquery(
+                ticket_filter(InboxFilters(view=view), user=user)
+                .order_by()
+                .values("pk")[: COUNT_CAP + 1]
+            ),
+            function="cardinality",
+            output_field=IntegerField(),
+        )
         for view in BUILT_IN_VIEWS
     }
+    return Tenant.objects.filter(pk=require_current_tenant().pk).values(**counts).get()
 
 
 def new_since(*, user: User, filters: InboxFilters, since: datetime) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.db.models import F
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from helpdesk.accounts.models import User
 from helpdesk.tenancy.context import require_current_tenant
+from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.tasks import enqueue_on_commit
 
 from . import search
@@ -24,6 +26,7 @@ from .attachments import attachment_store
 from .models import (
     Contact,
     Message,
+    SavedView,
     Tag,
     Team,
     Ticket,
@@ -484,3 +487,31 @@ def tickets_bulk_merge(*, tickets: Sequence[Ticket], target: Ticket, actor: User
             ticket_merge(source=ticket, target=target, actor=actor)
             count += 1
     return count
+
+
+def _is_lead(user: User) -> bool:
+    return Membership.objects.filter(
+        user=user, is_active=True, role__in=(Membership.Role.ADMIN, Membership.Role.MANAGER)
+    ).exists()
+
+
+@transaction.atomic
+def saved_view_create(*, actor: User, name: str, filters: dict, shared: bool = False) -> SavedView:
+    """Save inbox filters under a name: personal to `actor`, or shared with everyone (only
+    administrators and managers may share)."""
+    name = " ".join(name.split())[:80]
+    if not name:
+        raise TicketError(_("Give the view a name."))
+    if shared and not _is_lead(actor):
+        raise PermissionDenied(_("Only administrators and managers can share a view."))
+    owner = None if shared else actor
+    return SavedView.objects.create(name=name, owner=owner, filters=dict(filters))
+
+
+@transaction.atomic
+def saved_view_delete(*, view: SavedView, actor: User) -> None:
+    """Owners delete their personal views; administrators and managers delete shared ones."""
+    allowed = view.owner_id == actor.pk if view.owner_id else _is_lead(actor)
+    if not allowed:
+        raise PermissionDenied(_("You cannot delete this view."))
+    view.delete()

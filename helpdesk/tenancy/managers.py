@@ -8,6 +8,7 @@ from .routers import OWNER_DB
 
 class TenantQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)  # may be a generator: read it once, here
         tenant_id = require_current_tenant().pk
         for obj in objs:
             if obj.tenant_id is None:
