@@ -54,7 +54,16 @@ class ConflictError(TicketError):
         )
 
 
-EDITABLE_FIELDS = ("status", "priority", "type", "category", "assignee", "team", "language")
+EDITABLE_FIELDS = (
+    "status",
+    "priority",
+    "type",
+    "category",
+    "assignee",
+    "team",
+    "language",
+    "custom_fields",
+)
 EMAIL_CHANNELS = {Ticket.Channel.EMAIL, Ticket.Channel.WEB, Ticket.Channel.PORTAL}
 
 
@@ -446,8 +455,12 @@ def ticket_follow(*, ticket: Ticket, user: User, follow: bool = True) -> None:
 
 
 def ticket_mark_read(*, ticket: Ticket, user: User) -> None:
-    TicketRead.objects.update_or_create(
-        ticket=ticket, user=user, defaults={"read_at": timezone.now()}
+    """One upsert: opening a ticket is on the hot path."""
+    TicketRead.objects.bulk_create(
+        [TicketRead(ticket=ticket, user=user, read_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["tenant", "user", "ticket"],
+        update_fields=["read_at"],
     )
 
 
