@@ -7,12 +7,21 @@ import pytest
 
 from helpdesk.tenancy.models import Membership
 from tests.e2e.conftest import ARTIFACTS, tenant_url
-from tests.factories import PASSWORD, ContactFactory, MembershipFactory, TenantFactory
+from tests.factories import (
+    PASSWORD,
+    ContactFactory,
+    MembershipFactory,
+    TenantFactory,
+    make_ticket,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 STAFF_PAGES = [
     "/agent/",
+    "/agent/inbox/",
+    "/agent/tickets/1/",
+    "/agent/tickets/new/",
     "/settings/",
     "/settings/users/",
     "/settings/general/",
@@ -41,7 +50,14 @@ def acme(transactional_db):
         role=Membership.Role.ADMIN,
     )  # fmt: skip
     MembershipFactory(tenant=tenant, user__email="agent1@acme.test", user__full_name="Alex Agent")
-    ContactFactory(tenant=tenant, email="alice@customer.test", name="Alice Walker")
+    alice = ContactFactory(tenant=tenant, email="alice@customer.test", name="Alice Walker")
+    make_ticket(
+        tenant,
+        requester=alice,
+        subject="订单还没有发货 — order not shipped yet",
+        body="我的订单 #A-1029 已经一周了还没有发货，请帮忙查询。",
+        tags=["shipping", "物流"],
+    )
     return tenant
 
 
