@@ -1,3 +1,24 @@
-from django.urls import path  # noqa: F401
+"""/settings/… pages of the ticket app, inside the shared "settings" namespace."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import settings
+
+urlpatterns = [
+    path("canned-responses/", settings.canned, name="canned"),
+    path("canned-responses/<int:canned_id>/", settings.canned_edit, name="canned_edit"),
+    path(
+        "canned-responses/<int:canned_id>/delete/",
+        settings.canned_delete,
+        name="canned_delete",
+    ),
+    path("teams/", settings.teams, name="teams"),
+    path("teams/<int:team_id>/", settings.team_edit, name="team_edit"),
+    path(
+        "teams/<int:team_id>/members/<int:member_id>/remove/",
+        settings.team_member_remove,
+        name="team_member_remove",
+    ),
+    path("custom-fields/", settings.fields, name="fields"),
+    path("custom-fields/<int:field_id>/", settings.field_edit, name="field_edit"),
+]
