@@ -65,6 +65,12 @@ TENANTS = [
 SEEDERS: list[Callable[[Tenant, DemoTenant], None]] = []
 
 
+def _register_seeders() -> None:
+    from tickets.demo import seed_tickets
+
+    SEEDERS.append(seed_tickets)
+
+
 def _user(email: str, full_name: str, language: str) -> User:
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
@@ -98,4 +104,6 @@ def seed_tenant(spec: DemoTenant) -> Tenant:
 
 
 def seed() -> list[Tenant]:
+    if not SEEDERS:
+        _register_seeders()
     return [seed_tenant(spec) for spec in TENANTS]
