@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
@@ -36,7 +36,8 @@ from .api_schemas import (
     TicketPageOut,
     TicketUpdateIn,
 )
-from .models import Contact, ContactIdentity, Message, Team, Ticket
+from .contacts import ContactExistsError, contact_create, contact_for_email
+from .models import Contact, Message, Team, Ticket
 from .sanitize import clean_html, html_to_text
 from .selectors import (
     InboxFilters,
@@ -243,61 +244,3 @@ def contact_create_view(request: HttpRequest, payload: ContactCreateIn) -> Any:
         return Status(409, {"error": message, "id": exc.contact.pk})
     contact.recent_tickets = []
     return Status(201, contact)
-
-
-# --- Contact writes ----------------------------------------------------------------------------
-# TODO(lead): these two are services; move them to tickets/contacts.py next to contact_update
-# (the agent's "new ticket" form needs contact_for_email too) and import them from there.
-
-
-class ContactExistsError(services.TicketError):
-    def __init__(self, contact: Contact):
-        self.contact = contact
-        super().__init__(_("A contact with this email address already exists."))
-
-
-def _contact_by_email(email: str) -> Contact | None:
-    contact = Contact.objects.filter(email__iexact=email).select_related("merged_into").first()
-    if contact is None:
-        identity = (
-            ContactIdentity.objects.filter(kind=ContactIdentity.Kind.EMAIL, value__iexact=email)
-            .select_related("contact")
-            .first()
-        )
-        contact = identity.contact if identity else None
-    for _hop in range(5):  # a merged contact stands for the one it was merged into
-        if contact is None or not contact.merged_into_id:
-            break
-        contact = contact.merged_into
-    return contact
-
-
-@transaction.atomic
-def contact_create(
-    *, name: str, email: str = "", phone: str = "", language: str = "", notes: str = ""
-) -> Contact:
-    """A new customer; an email address already known here raises ContactExistsError."""
-    email = email.strip().lower()
-    existing = _contact_by_email(email) if email else None
-    if existing is not None:
-        raise ContactExistsError(existing)
-    try:
-        with transaction.atomic():
-            return Contact.objects.create(
-                name=name.strip() or email,
-                email=email,
-                phone=phone.strip(),
-                language=language,
-                notes=notes.strip(),
-            )
-    except IntegrityError:  # created by a concurrent request since we looked
-        raise ContactExistsError(_contact_by_email(email)) from None
-
-
-@transaction.atomic
-def contact_for_email(*, email: str, name: str = "") -> Contact:
-    """The customer with this address (primary or one of their identities), or a new one."""
-    try:
-        return contact_create(name=name, email=email)
-    except ContactExistsError as exc:
-        return exc.contact

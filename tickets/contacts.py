@@ -30,6 +30,7 @@ from .models import (
     Ticket,
     TicketEvent,
 )
+from .services import TicketError
 
 PROFILE_FIELDS = ("name", "email", "phone", "language", "organization", "tier", "notes")
 PHONE_KINDS = {ContactIdentity.Kind.PHONE, ContactIdentity.Kind.WHATSAPP}
@@ -362,3 +363,59 @@ def contact_merge(*, source: Contact, target: Contact, actor: User | None) -> Co
         portal_login_moved=bool(before.user_id),
     )
     return target
+
+
+# --- Find or create by address (the API, the agents' new-ticket form, ingest) ---------------
+
+
+class ContactExistsError(TicketError):
+    def __init__(self, contact: Contact):
+        self.contact = contact
+        super().__init__(_("A contact with this email address already exists."))
+
+
+def _contact_by_email(email: str) -> Contact | None:
+    contact = Contact.objects.filter(email__iexact=email).select_related("merged_into").first()
+    if contact is None:
+        identity = (
+            ContactIdentity.objects.filter(kind=ContactIdentity.Kind.EMAIL, value__iexact=email)
+            .select_related("contact")
+            .first()
+        )
+        contact = identity.contact if identity else None
+    for _hop in range(5):  # a merged contact stands for the one it was merged into
+        if contact is None or not contact.merged_into_id:
+            break
+        contact = contact.merged_into
+    return contact
+
+
+@transaction.atomic
+def contact_create(
+    *, name: str, email: str = "", phone: str = "", language: str = "", notes: str = ""
+) -> Contact:
+    """A new customer; an email address already known here raises ContactExistsError."""
+    email = email.strip().lower()
+    existing = _contact_by_email(email) if email else None
+    if existing is not None:
+        raise ContactExistsError(existing)
+    try:
+        with transaction.atomic():
+            return Contact.objects.create(
+                name=name.strip() or email,
+                email=email,
+                phone=phone.strip(),
+                language=language,
+                notes=notes.strip(),
+            )
+    except IntegrityError:  # created by a concurrent request since we looked
+        raise ContactExistsError(_contact_by_email(email)) from None
+
+
+@transaction.atomic
+def contact_for_email(*, email: str, name: str = "") -> Contact:
+    """The customer with this address (primary or one of their identities), or a new one."""
+    try:
+        return contact_create(name=name, email=email)
+    except ContactExistsError as exc:
+        return exc.contact

@@ -820,7 +820,7 @@ def event_text(event: TicketEvent, people: dict[int, User], teams: dict[int, Tea
 @staff_required()
 @require_http_methods(["GET", "POST"])
 def ticket_create(request: HttpRequest) -> HttpResponse:
-    from tickets.api import contact_for_email  # find-or-create by address (helper D's service)
+    from tickets.contacts import contact_for_email
 
     form = TicketCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
