@@ -1,0 +1,902 @@
+"""Inbox benchmark: a million tickets over a hundred tenants, then the pages agents live in.
+
+    .venv/bin/python bench/inbox.py [--tickets 1000000] [--tenants 100] [--requests 200] [--keep]
+
+1. Creates its own database (default `helpdesk_bench`, next to the dev database, through the
+   owner role of DATABASE_OWNER_URL) and migrates it with `manage.py migrate` in a subprocess,
+   so the dev data is never touched.
+2. Bulk-loads tenants, users, memberships, teams, contacts, tickets (2 messages each) and tags
+   with COPY ... FREEZE as the owner role. This is the explicit cross-tenant bulk path: the
+   owner is not subject to row-level security, and nothing here goes through the app's scoped
+   managers. Secondary indexes and foreign keys of the big tables are dropped first and
+   re-created (and validated) afterwards, exactly as migrate defined them; then ANALYZE.
+3. Measures, in this process, as the runtime role (DATABASE_URL pointed at the bench database,
+   so row-level security is in force) with django.test.Client and a signed-in agent: the inbox,
+   a filtered inbox, a Chinese and an English search and a ticket page, for the median-size
+   and the largest tenant. Prints p50 / p95 / max in ms and the SQL queries per page. A page
+   that has no view yet is measured through its selectors instead, and labelled so.
+
+`--keep` keeps the database for the next run, which then skips seeding when the sizes match.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The tables COPY fills in bulk: their secondary indexes and foreign keys (and every foreign key
+# pointing at them) are dropped before the load and re-created after it.
+BIG_TABLES = ("tickets_contact", "tickets_ticket", "tickets_message", "tickets_tickettag")
+NOW = datetime.now(UTC).replace(microsecond=0)
+DAY = 86_400
+SEARCH_WORDS = {"zh": "退款", "en": "refund"}
+
+
+# --- Settings and connections ---------------------------------------------------------------
+
+
+def _env_file() -> dict[str, str]:
+    values = {}
+    path = ROOT / ".env"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                key, value = line.split("=", 1)
+                values[key.strip()] = value.strip().strip("'\"")
+    return {**values, **{k: v for k, v in os.environ.items() if k in values}}
+
+
+def _with_db(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+@dataclass
+class Target:
+    owner_url: str  # the owning role, on the bench database
+    runtime_url: str  # the runtime role (row-level security applies), on the bench database
+    admin_url: str  # the owning role, on the maintenance database (to create / drop)
+    name: str
+
+    @classmethod
+    def from_env(cls, name: str) -> Target:
+        env = _env_file()
+        runtime = env.get("DATABASE_URL") or os.environ.get("DATABASE_URL")
+        owner = env.get("DATABASE_OWNER_URL") or runtime
+        if not runtime:
+            sys.exit("DATABASE_URL is not set (run `make services` or write .env first).")
+        dev_name = urlsplit(runtime).path.lstrip("/")
+        if name == dev_name or "bench" not in name:
+            sys.exit(f"Refusing to use {name!r}: the bench database must be its own ('*bench*').")
+        return cls(
+            owner_url=_with_db(owner, name),
+            runtime_url=_with_db(runtime, name),
+            admin_url=_with_db(owner, "postgres"),
+            name=name,
+        )
+
+
+def connect(url: str, **kwargs):
+    import psycopg
+
+    return psycopg.connect(url, **kwargs)
+
+
+class Phases:
+    """Wall-clock time of each seeding phase."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float]] = []
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        print(f"  {name} …", flush=True)
+        yield
+        self.rows.append((name, time.perf_counter() - started))
+        print(f"  {name}: {self.rows[-1][1]:.1f} s", flush=True)
+
+    def table(self) -> str:
+        lines = ["| seeding phase | seconds |", "|---|---:|"]
+        lines += [f"| {name} | {seconds:.1f} |" for name, seconds in self.rows]
+        lines.append(f"| **total** | **{sum(s for _, s in self.rows):.1f}** |")
+        return "\n".join(lines)
+
+
+# --- The database ---------------------------------------------------------------------------
+
+
+def database_comment(target: Target) -> str | None:
+    with connect(target.admin_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [target.name],
+        ).fetchone()
+    return None if row is None else (row[0] or "")
+
+
+def recreate_database(target: Target) -> None:
+    with connect(target.admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{target.name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{target.name}"')
+
+
+def drop_database(target: Target) -> None:
+    with connect(target.admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{target.name}" WITH (FORCE)')
+
+
+def migrate(target: Target) -> None:
+    env = {**os.environ, "DATABASE_URL": target.runtime_url,
+           "DATABASE_OWNER_URL": target.owner_url}  # fmt: skip
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+
+@dataclass
+class Schema:
+    """What the bulk load takes away from the big tables and puts back afterwards."""
+
+    foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)  # table, name, def
+    uniques: list[tuple[str, str, str]] = field(default_factory=list)
+    indexes: list[tuple[str, str, str]] = field(default_factory=list)  # table, name, CREATE …
+
+
+def strip_big_tables(conn) -> Schema:
+    schema = Schema()
+    big = list(BIG_TABLES)
+    rows = conn.execute(
+        "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid) "
+        "FROM pg_constraint WHERE contype IN ('f', 'u') AND ("
+        "conrelid::regclass::text = ANY(%s) OR confrelid::regclass::text = ANY(%s))",
+        [big, big],
+    ).fetchall()
+    for table, name, kind, definition in rows:
+        (schema.foreign_keys if kind == "f" else schema.uniques).append((table, name, definition))
+    for table, name, _definition in schema.foreign_keys + schema.uniques:
+        conn.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{name}"')
+    rows = conn.execute(
+        "SELECT t.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+        "WHERE t.relname = ANY(%s) AND NOT x.indisprimary",
+        [big],
+    ).fetchall()
+    schema.indexes = [(table, name, definition) for table, name, definition in rows]
+    for _table, name, _definition in schema.indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    conn.commit()
+    return schema
+
+
+def _run_parallel(url: str, statements: list[str], workers: int = 2) -> None:
+    """Index builds on two connections at once (GIN builds are single-threaded)."""
+    work: queue.Queue[str] = queue.Queue()
+    for statement in statements:
+        work.put(statement)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        with connect(url, autocommit=True) as conn:
+            conn.execute("SET maintenance_work_mem = '2GB'")
+            conn.execute("SET max_parallel_maintenance_workers = 0")
+            while True:
+                try:
+                    statement = work.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    conn.execute(statement)
+                except BaseException as error:  # noqa: BLE001 - reported below
+                    errors.append(error)
+                    return
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def restore_indexes(url: str, schema: Schema) -> None:
+    # Slowest first, so the two connections finish together.
+    def cost(item: tuple[str, str, str]) -> int:
+        table, _name, definition = item
+        weight = {"tickets_message": 3, "tickets_ticket": 2}.get(table, 1)
+        return -(weight * (10 if " gin " in definition.lower() else 1))
+
+    _run_parallel(url, [definition for *_, definition in sorted(schema.indexes, key=cost)])
+
+
+def restore_constraints(url: str, schema: Schema) -> None:
+    with connect(url, autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '2GB'")
+        for table, name, definition in schema.uniques + schema.foreign_keys:
+            conn.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+
+
+# --- Generated rows -------------------------------------------------------------------------
+
+
+def esc(value: str) -> str:
+    """A value for COPY's text format."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def ts(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(sep=" ")
+
+
+@dataclass
+class PoolText:
+    """One realistic ticket text, escaped for COPY and segmented for search once."""
+
+    language: str
+    subject: str
+    first: str
+    first_html: str
+    second: str
+    second_html: str
+    snippet: str
+    search_subject: str
+    search_body: str
+
+
+def text_pool(rng: random.Random, size: int = 500, chinese_share: float = 0.3) -> list[PoolText]:
+    from tickets.demo import COMPANIES, PRODUCTS, SCENARIOS_EN, SCENARIOS_ZH
+    from tickets.sanitize import text_to_html
+    from tickets.search import segment
+
+    pool = []
+    for _ in range(size):
+        zh = rng.random() < chinese_share
+        scenario = rng.choice(SCENARIOS_ZH if zh else SCENARIOS_EN)
+        language = "zh-hans" if zh else "en"
+        day = NOW - timedelta(days=rng.randint(3, 60))
+        values = {
+            "order": f"DD{day:%Y%m%d}{rng.randint(1000, 9999)}" if zh
+            else f"SO-{rng.randint(100000, 999999)}",
+            "tracking": f"SF{rng.randint(10**11, 10**12 - 1)}" if zh
+            else f"JD{rng.randint(10**13, 10**14 - 1)}GB",
+            "invoice": f"INV-{day:%Y}-{rng.randint(1000, 9999)}",
+            "amount": f"¥{rng.randint(99, 2999)}.00" if zh else f"£{rng.randint(9, 499)}.99",
+            "date": f"{day.month}月{day.day}日" if zh else f"{day.day} {day:%B}",
+            "due": f"{day.month}月{day.day}日" if zh else f"{day.day} {day:%B}",
+            "product": rng.choice(PRODUCTS[language]),
+            "org": rng.choice(COMPANIES[language]),
+            "email": "customer@mail.test",
+            "domain": "mail.test",
+        }  # fmt: skip
+        subject = scenario.subject.format_map(values)
+        first = scenario.first.format_map(values)
+        second = rng.choice([scenario.ask, scenario.solve, scenario.note]).format_map(values)
+        pool.append(
+            PoolText(
+                language=language,
+                subject=esc(subject),
+                first=esc(first),
+                first_html=esc(text_to_html(first)),
+                second=esc(second),
+                second_html=esc(text_to_html(second)),
+                snippet=esc(" ".join(second.split())[:200]),
+                search_subject=esc(segment(subject)),
+                search_body=esc(f" {segment(first)} {segment(second)}"),
+            )
+        )
+    return pool
+
+
+FIRST_EN = [
+    "Emma",
+    "Oliver",
+    "Amelia",
+    "George",
+    "Isla",
+    "Harry",
+    "Ava",
+    "Noah",
+    "Mia",
+    "Jack",
+    "Sophia",
+    "Leo",
+    "Grace",
+    "Oscar",
+    "Lily",
+    "Arthur",
+    "Freya",
+    "Henry",
+    "Ella",
+    "Jacob",
+]
+LAST_EN = [
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Robinson",
+    "Wright",
+    "Thompson",
+    "Evans",
+    "Walker",
+    "White",
+    "Roberts",
+    "Green",
+]
+SURNAMES_ZH = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱"]
+GIVEN_ZH = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明",
+            "超", "秀英", "晓燕", "建华", "俊杰", "丽"]  # fmt: skip
+TAGS = ["refund", "shipping", "login", "invoice", "bug", "vip", "退款", "物流", "发票", "投诉"]
+STATUS_OLD = (["closed"] * 86 + ["solved"] * 6 + ["open"] * 3 + ["pending"] * 3
+              + ["on-hold"] * 2)  # tickets older than 30 days  # fmt: skip
+STATUS_NEW = (["new"] * 14 + ["open"] * 28 + ["pending"] * 14 + ["on-hold"] * 6
+              + ["solved"] * 22 + ["closed"] * 16)  # the last 30 days  # fmt: skip
+OPEN = {"new", "open", "pending", "on-hold"}
+PRIORITIES = ["low"] * 20 + ["normal"] * 55 + ["high"] * 18 + ["urgent"] * 7
+CHANNELS = (["email"] * 35 + ["web"] * 20 + ["chat"] * 15 + ["wechat"] * 12 + ["phone"] * 8
+            + ["portal"] * 8 + ["api"] * 2)  # fmt: skip
+CATEGORIES = ["inquiry"] * 60 + ["complaint"] * 15 + ["suggestion"] * 10 + ["other"] * 15
+TYPES = ["question"] * 55 + ["incident"] * 25 + ["problem"] * 10 + ["task"] * 10
+
+
+def tenant_sizes(tickets: int, tenants: int) -> list[int]:
+    """A few big tenants and a long tail (Zipf-like, s = 0.8), largest first."""
+    weights = [1 / (i + 1) ** 0.8 for i in range(tenants)]
+    total = sum(weights)
+    sizes = [max(1, int(tickets * w / total)) for w in weights]
+    sizes[0] += tickets - sum(sizes)
+    return sizes
+
+
+@dataclass
+class TenantPlan:
+    id: int
+    slug: str
+    tickets: int
+    first_user: int
+    users: int
+    first_contact: int
+    contacts: int
+    first_team: int
+    first_tag: int
+
+
+def plan_tenants(sizes: list[int]) -> list[TenantPlan]:
+    plans, user, contact = [], 1, 1
+    for index, size in enumerate(sizes):
+        users = max(3, min(60, size // 1500))
+        contacts = max(20, size // 4)
+        plans.append(
+            TenantPlan(index + 1, f"bench{index + 1:03d}", size, user, users, contact, contacts,
+                       first_team=index * 3 + 1, first_tag=index * len(TAGS) + 1)
+        )  # fmt: skip
+        user += users
+        contact += contacts
+    return plans
+
+
+def copy_rows(conn, table: str, columns: Iterable[str], lines: Iterable[str]) -> int:
+    """Stream generated lines into COPY in ~1 MB chunks; the table was truncated in this
+    transaction, so FREEZE writes the rows already frozen (no later vacuum needed)."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    count = 0
+    with (
+        conn.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FREEZE)") as copy,
+    ):
+        chunk: list[str] = []
+        size = 0
+        for line in lines:
+            chunk.append(line)
+            size += len(line)
+            count += 1
+            if size > 1_000_000:
+                copy.write("".join(chunk))
+                chunk, size = [], 0
+        if chunk:
+            copy.write("".join(chunk))
+    return count
+
+
+class Loader:
+    def __init__(self, plans: list[TenantPlan], seed: int = 42) -> None:
+        self.plans = plans
+        self.rng = random.Random(seed)
+        self.pool = text_pool(random.Random(seed + 1))
+        self.names_en = [f"{f} {last}" for f in FIRST_EN for last in LAST_EN]
+        self.names_zh = [s + g for s in SURNAMES_ZH for g in GIVEN_ZH]
+        from tickets.search import segment
+
+        self.name_search = {n: esc(segment(n)) for n in self.names_en + self.names_zh}
+        total = sum(p.tickets for p in plans)
+        # What the messages need to know about each ticket, kept compact (1M tickets ≈ 50 MB).
+        self.t_created = array("d", bytes(8 * total))
+        self.t_last = array("d", bytes(8 * total))
+        self.t_pool = array("i", bytes(4 * total))
+        self.t_requester = array("q", bytes(8 * total))
+        self.t_assignee = array("q", bytes(8 * total))
+        self.t_channel = array("b", bytes(total))
+        self.contact_names: dict[int, str] = {}
+
+    def tenants(self) -> Iterator[str]:
+        for p in self.plans:
+            zh = p.id % 3 == 0
+            language, zone = ("zh-hans", "Asia/Shanghai") if zh else ("en", "Europe/London")
+            yield f"{p.id}\t{p.slug}\tBench tenant {p.id}\t{language}\t{zone}\t#2457c5\tt\t{NOW}\n"
+
+    def users(self) -> Iterator[str]:
+        for p in self.plans:
+            for j in range(p.users):
+                uid = p.first_user + j
+                name = self.rng.choice(self.names_en)
+                yield (f"{uid}\t!bench\t\\N\tf\tagent{j}@{p.slug}.bench.test\t{name}\t\tt\tf"
+                       f"\t{NOW}\n")  # fmt: skip
+
+    def memberships(self) -> Iterator[str]:
+        for p in self.plans:
+            for j in range(p.users):
+                role = "admin" if j == 0 else ("manager" if j == 1 else "agent")
+                uid = p.first_user + j
+                yield f"{uid}\t{role}\tt\t\\N\t{NOW}\t{uid}\t{p.id}\n"
+
+    def teams(self) -> Iterator[str]:
+        for p in self.plans:
+            for tier, name in enumerate(("Tier 1 Support", "Tier 2 Technical", "Tier 3 Eng"), 1):
+                yield f"{p.first_team + tier - 1}\t{name}\t{tier}\t[]\t\t{p.id}\n"
+
+    def team_members(self) -> Iterator[str]:
+        for p in self.plans:
+            for j in range(p.users):
+                team = p.first_team + (0 if j % 4 < 2 else (1 if j % 4 == 2 else 2))
+                yield f"{p.first_user + j}\t[]\t{team}\t{p.id}\t{p.first_user + j}\n"
+
+    def tags(self) -> Iterator[str]:
+        for p in self.plans:
+            for k, name in enumerate(TAGS):
+                yield f"{p.first_tag + k}\t{name}\t{p.id}\n"
+
+    def contacts(self) -> Iterator[str]:
+        rng = self.rng
+        for p in self.plans:
+            zh_share = 0.7 if p.id % 3 == 0 else 0.15
+            for k in range(p.contacts):
+                cid = p.first_contact + k
+                zh = rng.random() < zh_share
+                name = rng.choice(self.names_zh if zh else self.names_en)
+                self.contact_names[cid] = name
+                language = "zh-hans" if zh else "en"
+                created = ts(NOW.timestamp() - rng.uniform(30, 400) * DAY)
+                yield (f"{cid}\t{name}\tc{cid}@customers.test\t\t{language}\t{created}\t{p.id}"
+                       f"\t\\N\t\\N\t\tstandard\t\\N\n")  # fmt: skip
+
+    def tickets(self) -> Iterator[str]:
+        rng, pool, now = self.rng, self.pool, NOW.timestamp()
+        zh_pool = [i for i, t in enumerate(pool) if t.language == "zh-hans"]
+        en_pool = [i for i, t in enumerate(pool) if t.language == "en"]
+        tid = 0
+        for p in self.plans:
+            zh_share = 0.7 if p.id % 3 == 0 else 0.2
+            # Ticket n is opened at created[n]: a year of history, numbers in time order.
+            created = sorted(now - rng.random() * 365 * DAY for _ in range(p.tickets))
+            for number, opened in enumerate(created, 1):
+                tid += 1
+                index = tid - 1
+                age_days = (now - opened) / DAY
+                status = rng.choice(STATUS_NEW if age_days < 30 else STATUS_OLD)
+                last = min(now - 60, opened + rng.uniform(0.01, 6) * DAY)
+                if status in OPEN and age_days > 30:
+                    last = now - rng.uniform(0, 20) * DAY  # old but still moving
+                text_id = rng.choice(zh_pool if rng.random() < zh_share else en_pool)
+                text = pool[text_id]
+                requester = p.first_contact + rng.randrange(p.contacts)
+                team_offset = rng.choice((0, 0, 0, 0, 0, 0, 0, 1, 1, 2))
+                assigned = status != "new" and (status not in OPEN or rng.random() < 0.8)
+                assignee = p.first_user + rng.randrange(p.users) if assigned else 0
+                channel = rng.choice(CHANNELS)
+                solved = ts(last) if status in {"solved", "closed"} else "\\N"
+                responded = ts(opened + rng.uniform(0.02, 1) * DAY) if status != "new" else "\\N"
+                name = self.contact_names[requester]
+                title = (f"{number} {text.search_subject} {self.name_search[name]} "
+                         f"c{requester} customers test")  # fmt: skip
+                self.t_created[index] = opened
+                self.t_last[index] = last
+                self.t_pool[index] = text_id
+                self.t_requester[index] = requester
+                self.t_assignee[index] = assignee
+                self.t_channel[index] = CHANNEL_INDEX[channel]
+                yield "\t".join((
+                    str(tid), str(number), text.subject, status, rng.choice(PRIORITIES),
+                    rng.choice(TYPES), rng.choice(CATEGORIES), channel, text.language,
+                    str(team_offset + 1), "{}", text.snippet, ts(opened), ts(last), ts(last),
+                    responded, solved, "1", title, text.search_body,
+                    str(assignee) if assignee else "\\N", "\\N", "\\N", str(requester),
+                    str(p.first_team + team_offset), str(p.id),
+                )) + "\n"  # fmt: skip
+
+    def messages(self) -> Iterator[str]:
+        rng, pool = self.rng, self.pool
+        tid, mid = 0, 0
+        for p in self.plans:
+            for _ in range(p.tickets):
+                tid += 1
+                index = tid - 1
+                text = pool[self.t_pool[index]]
+                channel = CHANNEL_NAMES[self.t_channel[index]]
+                opened, last = self.t_created[index], self.t_last[index]
+                assignee = self.t_assignee[index] or p.first_user
+                mid += 1
+                yield (f"{mid}\treply\tin\t{channel}\t{text.first}\t{text.first_html}\t\t\t\t"
+                       f"\t\t0\t{ts(opened)}\t{self.t_requester[index]}\t\\N\t{p.id}\t{tid}"
+                       "\t\\N\t\\N\n")  # fmt: skip
+                mid += 1
+                note = rng.random() < 0.2
+                kind, status = ("note", "") if note else ("reply", "sent")
+                sent = "\\N" if note else ts(last)
+                yield (f"{mid}\t{kind}\tout\t{channel}\t{text.second}\t{text.second_html}\t\t\t"
+                       f"\t{status}\t\t{0 if note else 1}\t{ts(last)}\t\\N\t{assignee}\t{p.id}"
+                       f"\t{tid}\t{sent}\t{sent}\n")  # fmt: skip
+
+    def ticket_tags(self) -> Iterator[str]:
+        rng, tid, row = self.rng, 0, 0
+        for p in self.plans:
+            for _ in range(p.tickets):
+                tid += 1
+                if rng.random() < 0.3:
+                    row += 1
+                    tag = p.first_tag + rng.randrange(len(TAGS))
+                    yield f"{row}\t{tag}\t{p.id}\t{tid}\n"
+
+    def counters(self) -> Iterator[str]:
+        for p in self.plans:
+            yield f"{p.id}\t{p.tickets}\t{p.id}\n"
+
+
+CHANNEL_NAMES = sorted(set(CHANNELS))
+CHANNEL_INDEX = {name: i for i, name in enumerate(CHANNEL_NAMES)}
+
+COLUMNS = {
+    "tenancy_tenant": ("id", "slug", "name", "default_language", "timezone", "accent_color",
+                       "is_active", "created_at"),
+    "accounts_user": ("id", "password", "last_login", "is_superuser", "email", "full_name",
+                      "language", "is_active", "is_staff", "date_joined"),
+    "tenancy_membership": ("id", "role", "is_active", "invitation_sent_at", "created_at",
+                           "user_id", "tenant_id"),
+    "tickets_team": ("id", "name", "tier", "skills", "description", "tenant_id"),
+    "tickets_teammember": ("id", "skills", "team_id", "tenant_id", "user_id"),
+    "tickets_tag": ("id", "name", "tenant_id"),
+    "tickets_contact": ("id", "name", "email", "phone", "language", "created_at", "tenant_id",
+                        "user_id", "merged_into_id", "notes", "tier", "organization_id"),
+    "tickets_ticket": ("id", "number", "subject", "status", "priority", "type", "category",
+                       "channel", "language", "tier", "custom_fields", "snippet", "created_at",
+                       "updated_at", "last_activity_at", "first_response_at", "solved_at",
+                       "version", "search_title", "search_body", "assignee_id", "merged_into_id",
+                       "organization_id", "requester_id", "team_id", "tenant_id"),
+    "tickets_message": ("id", "kind", "direction", "channel", "body_text", "body_html",
+                        "external_id", "in_reply_to", "references", "delivery_status",
+                        "delivery_error", "delivery_attempts", "created_at", "author_contact_id",
+                        "author_user_id", "tenant_id", "ticket_id", "sent_at",
+                        "delivery_changed_at"),
+    "tickets_tickettag": ("id", "tag_id", "tenant_id", "ticket_id"),
+    "tickets_ticketcounter": ("id", "last_number", "tenant_id"),
+}  # fmt: skip
+
+
+def check_columns(conn) -> None:
+    """Fail loudly, before loading, if a model gained a required column this script omits."""
+    for table, columns in COLUMNS.items():
+        rows = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+            "AND is_nullable = 'NO' AND column_default IS NULL AND is_generated = 'NEVER' "
+            "AND identity_generation IS NULL",
+            [table],
+        ).fetchall()
+        missing = {r[0] for r in rows} - set(columns) - {"id"}
+        if missing:
+            sys.exit(f"{table} has required columns bench/inbox.py does not fill: {missing}")
+
+
+def seed(target: Target, args: argparse.Namespace, phases: Phases) -> list[TenantPlan]:
+    plans = plan_tenants(tenant_sizes(args.tickets, args.tenants))
+    with phases("create database"):
+        recreate_database(target)
+    with phases("migrate (subprocess)"):
+        migrate(target)
+    with phases("segment a pool of 500 texts (jieba)"):
+        loader = Loader(plans)
+    conn = connect(target.owner_url)
+    check_columns(conn)
+    with phases("drop secondary indexes and foreign keys of the big tables"):
+        schema = strip_big_tables(conn)
+    conn.execute("SET synchronous_commit = off")
+    tables = list(COLUMNS)
+    conn.execute("TRUNCATE " + ", ".join(tables) + " CASCADE")
+    sources: dict[str, Callable[[], Iterable[str]]] = {
+        "tenancy_tenant": loader.tenants,
+        "accounts_user": loader.users,
+        "tenancy_membership": loader.memberships,
+        "tickets_team": loader.teams,
+        "tickets_teammember": loader.team_members,
+        "tickets_tag": loader.tags,
+        "tickets_contact": loader.contacts,
+        "tickets_ticket": loader.tickets,
+        "tickets_message": loader.messages,
+        "tickets_tickettag": loader.ticket_tags,
+        "tickets_ticketcounter": loader.counters,
+    }
+    counts = {}
+    for table, source in sources.items():
+        name = f"COPY {table}"
+        with phases(name):
+            counts[table] = copy_rows(conn, table, COLUMNS[table], source())
+        phases.rows[-1] = (f"{name} ({counts[table]:,} rows)", phases.rows[-1][1])
+    with phases("commit"):
+        conn.commit()
+    with connect(target.owner_url, autocommit=True) as owner:
+        for table in tables:
+            owner.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            )
+    conn.close()
+    with phases(f"re-create {len(schema.indexes)} indexes (2 connections)"):
+        restore_indexes(target.owner_url, schema)
+    with phases(f"re-add {len(schema.uniques) + len(schema.foreign_keys)} constraints"):
+        restore_constraints(target.owner_url, schema)
+    with phases("ANALYZE"), connect(target.owner_url, autocommit=True) as owner:
+        owner.execute("ANALYZE")
+        owner.execute(
+            f'COMMENT ON DATABASE "{target.name}" IS \'tickets={args.tickets} '
+            f"tenants={args.tenants}'"
+        )
+    return plans
+
+
+# --- Measuring ------------------------------------------------------------------------------
+
+
+def setup_django(target: Target, debug: bool) -> None:
+    # Static files are served by WhiteNoise from STATIC_ROOT in production; no collectstatic here.
+    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
+    os.environ["DATABASE_URL"] = target.runtime_url
+    os.environ["DATABASE_OWNER_URL"] = target.owner_url
+    os.environ["DJANGO_DEBUG"] = "true" if debug else "false"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+    import django
+
+    django.setup()
+
+
+@dataclass
+class Result:
+    page: str
+    tenant: str
+    mode: str
+    timings: list[float]
+    queries: int
+    status: int
+    slowest: list[tuple[float, str]] = field(default_factory=list)
+    sql_ms: float = 0.0  # time in SQL during the one request whose queries were captured
+
+    def row(self) -> str:
+        t = sorted(self.timings)
+        p50 = statistics.median(t)
+        p95 = t[min(len(t) - 1, int(round(0.95 * (len(t) - 1))))]
+        return (f"| {self.page} | {self.tenant} | {self.mode} | {p50:.1f} | {p95:.1f} | "
+                f"{t[-1]:.1f} | {self.queries} | {self.sql_ms:.1f} |")  # fmt: skip
+
+
+def has_view(path: str) -> bool:
+    from django.urls import Resolver404, resolve
+    from django.views.generic import RedirectView
+
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return getattr(match.func, "view_class", None) is not RedirectView
+
+
+def selector_call(kind: str, tenant, user, params: dict) -> Callable[[int], int]:
+    """The page's reads through tickets.selectors, as its view would make them."""
+    from django.db import transaction
+
+    from helpdesk.tenancy.context import tenant_context
+    from tickets import selectors
+
+    def call(number: int) -> int:
+        with tenant_context(tenant), transaction.atomic():  # like ATOMIC_REQUESTS
+            if kind == "ticket":
+                found = selectors.ticket_get_for_agent(number=number)
+                selectors.ticket_thread(found)
+                selectors.ticket_timeline(found)
+                selectors.ticket_tag_names(found)
+                selectors.contact_other_tickets(found.requester, exclude=found)
+            else:
+                filters = selectors.InboxFilters.from_query(params)
+                selectors.inbox_page(user=user, filters=filters)
+                selectors.view_counts(user=user)
+        return 200
+
+    return call
+
+
+def view_call(client, path: str) -> Callable[[int], int]:
+    def call(number: int) -> int:
+        return client.get(path.format(n=number)).status_code
+
+    return call
+
+
+def signed_in_client(tenant, user, host: str):
+    from django.test import Client
+
+    from helpdesk.tenancy.middleware import SESSION_TENANT_KEY
+
+    client = Client(HTTP_HOST=host)
+    client.force_login(user)
+    session = client.session
+    session[SESSION_TENANT_KEY] = tenant.pk
+    session.save()
+    return client
+
+
+HEADER = (
+    "| page | tenant | measured through | p50 ms | p95 ms | max ms | SQL queries | SQL ms |\n"
+    "|---|---|---|---:|---:|---:|---:|---:|"
+)
+PAGES = [  # label, path, the same filters as parameters for the selectors
+    ("inbox", "/agent/inbox/", {}),
+    ("inbox ?priority=high&status=open", "/agent/inbox/?priority=high&status=open",
+     {"priority": "high", "status": "open"}),
+    (f"search ?q={SEARCH_WORDS['zh']}", f"/agent/inbox/?q={SEARCH_WORDS['zh']}",
+     {"q": SEARCH_WORDS["zh"]}),
+    (f"search ?q={SEARCH_WORDS['en']}", f"/agent/inbox/?q={SEARCH_WORDS['en']}",
+     {"q": SEARCH_WORDS["en"]}),
+    ("ticket page", "/agent/tickets/{n}/", {}),
+]  # fmt: skip
+
+
+def time_page(call: Callable[[int], int], numbers: list[int], requests: int):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for number in numbers[:5]:  # warm up: templates, jieba, the connection
+        call(number)
+    with CaptureQueriesContext(connection) as captured:
+        status = call(numbers[5])
+    # Read now: the next request clears the connection's query log (request_started).
+    queries = [(float(q["time"]) * 1000, q["sql"]) for q in captured.captured_queries]
+    timings = []
+    for number in numbers[10 : 10 + requests]:
+        started = time.perf_counter()
+        call(number)
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings, status, sorted(queries, reverse=True)
+
+
+def measure(plans: list[TenantPlan], args: argparse.Namespace) -> list[Result]:
+    from django.test.utils import override_settings
+
+    from helpdesk.accounts.models import User
+    from helpdesk.tenancy.models import Tenant
+
+    by_size = sorted(plans, key=lambda p: p.tickets)
+    chosen = {"median": by_size[len(by_size) // 2], "largest": by_size[-1]}
+    results = []
+    rng = random.Random(7)
+    # No collectstatic for a benchmark: plain static storage instead of the manifest.
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        for label, plan in chosen.items():
+            if args.only and label not in args.only:
+                continue
+            tenant = Tenant.objects.get(slug=plan.slug)
+            user = User.objects.get(email=f"agent2@{plan.slug}.bench.test")
+            client = signed_in_client(tenant, user, f"{plan.slug}.localhost")
+            name = f"{label} ({plan.tickets:,} tickets)"
+            for page, path, params in PAGES:
+                kind = "ticket" if page == "ticket page" else "inbox"
+                view = has_view(path.format(n=1).split("?")[0]) and not args.selectors
+                call = (
+                    view_call(client, path) if view else selector_call(kind, tenant, user, params)
+                )
+                numbers = [rng.randint(1, plan.tickets) for _ in range(args.requests + 10)]
+                timings, status, queries = time_page(call, numbers, args.requests)
+                mode = "view (test client)" if view else "selectors only"
+                result = Result(page, name, mode, timings, len(queries), status, queries[:3],
+                                sql_ms=sum(ms for ms, _sql in queries))  # fmt: skip
+                print(result.row(), flush=True)
+                results.append(result)
+                if args.explain:
+                    explain(tenant, queries[:1])
+    return results
+
+
+def explain(tenant, queries: list[tuple[float, str]]) -> None:
+    from django.db import connection, transaction
+
+    from helpdesk.tenancy.context import tenant_context
+
+    for ms, sql in queries:
+        with tenant_context(tenant), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            plan = "\n".join("      " + row[0] for row in cursor.fetchall())
+        print(f"    slowest query ({ms:.1f} ms): {sql[:300]}\n{plan}\n", flush=True)
+
+
+# --- Main -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
+    parser.add_argument("--keep", action="store_true", help="keep the database for reruns")
+    parser.add_argument("--db", default="helpdesk_bench", help="bench database name")
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE slowest query")
+    parser.add_argument("--selectors", action="store_true", help="measure selectors, not views")
+    parser.add_argument("--only", nargs="*", choices=["median", "largest"], help="tenants")
+    parser.add_argument("--debug", action="store_true", help="run with DJANGO_DEBUG=true")
+    args = parser.parse_args()
+    target = Target.from_env(args.db)
+    setup_django(target, args.debug)
+    phases = Phases()
+    wanted = f"tickets={args.tickets} tenants={args.tenants}"
+    print(f"Bench database {target.name}: {wanted}")
+    if args.keep and database_comment(target) == wanted:
+        print("  already seeded (--keep): skipping the load")
+        plans = plan_tenants(tenant_sizes(args.tickets, args.tenants))
+    else:
+        plans = seed(target, args, phases)
+        print("\n" + phases.table() + "\n")
+    print(HEADER)
+    try:
+        results = measure(plans, args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            drop_database(target)
+    failed = [r for r in results if r.status != 200]
+    for r in failed:
+        print(f"! {r.page} for {r.tenant} answered {r.status}")
+    print("\nSlowest SQL per page:")
+    for r in results:
+        for ms, sql in r.slowest[:1]:
+            print(f"  {r.page} / {r.tenant}: {ms:.1f} ms  {sql[:160]}")
+
+
+if __name__ == "__main__":
+    main()
