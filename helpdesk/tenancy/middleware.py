@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
@@ -71,7 +73,7 @@ class TenantAccessMiddleware:
 
 class TenantLocaleMiddleware:
     """Language: the visitor's explicit choice (cookie), else the user's saved preference, else
-    the tenant's default, else the browser's Accept-Language."""
+    the tenant's default, else the browser's Accept-Language. Times show in the tenant's zone."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -80,10 +82,16 @@ class TenantLocaleMiddleware:
         language = self.pick(request)
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
-        response = self.get_response(request)
+        tenant = getattr(request, "tenant", None)
+        if tenant is not None:
+            timezone.activate(zoneinfo.ZoneInfo(tenant.timezone))
+        try:
+            response = self.get_response(request)
+        finally:
+            timezone.deactivate()
+            translation.deactivate()
         response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         patch_vary_headers(response, ("Cookie", "Accept-Language"))
-        translation.deactivate()
         return response
 
     @staticmethod

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.utils import timezone
+
 from helpdesk.tenancy.context import tenant_context
+from helpdesk.tenancy.middleware import TenantLocaleMiddleware
 from helpdesk.tenancy.models import TenantDomain
 from helpdesk.tenancy.resolve import forget_host_cache
 from tests.helpers import host_of
@@ -60,3 +65,20 @@ def test_tenant_default_language_applies(client, tenant_b):
     client.cookies["django_language"] = "en"
     response = client.get("/", HTTP_HOST=host_of(tenant_b))
     assert response["Content-Language"] == "en"
+
+
+def test_pages_use_the_tenants_time_zone(tenant_a, tenant_b):
+    seen = {}
+
+    def view(request):
+        seen[request.tenant.slug] = timezone.get_current_timezone_name()
+        return HttpResponse("ok")
+
+    tenant_b.timezone = "Asia/Shanghai"
+    tenant_b.save()
+    for tenant in (tenant_a, tenant_b):
+        request = RequestFactory().get("/")
+        request.tenant = tenant
+        TenantLocaleMiddleware(view)(request)
+    assert seen == {"alpha": "Europe/London", "bravo": "Asia/Shanghai"}
+    assert timezone.get_current_timezone_name() == "UTC"
