@@ -31,7 +31,6 @@ import sys
 import threading
 import time
 import warnings
-from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -425,6 +424,69 @@ def copy_rows(conn, table: str, columns: Iterable[str], lines: Iterable[str]) ->
     return count
 
 
+class CopyWriter(threading.Thread):
+    """One COPY ... FREEZE on its own connection, fed chunks through a small queue: the
+    tickets (whose generated tsvector makes Postgres the bottleneck), their messages and
+    tags load at the same time on separate backends while Python generates the rows once."""
+
+    def __init__(self, url: str, table: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.table = url, table
+        self.chunks: queue.Queue[str | None] = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.rows = 0
+
+    def run(self) -> None:
+        try:
+            with connect(self.url) as conn:
+                conn.execute("SET synchronous_commit = off")
+                conn.execute(f"TRUNCATE {self.table}")  # in this transaction, for FREEZE
+                copy_rows(conn, self.table, COLUMNS[self.table], iter(self.chunks.get, None))
+                conn.commit()
+        except BaseException as error:  # noqa: BLE001 - re-raised by the feeding thread
+            self.error = error
+
+    def put(self, chunk: str | None) -> None:
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.chunks.put(chunk, timeout=1)
+                return
+            except queue.Full:
+                continue
+
+
+def copy_tickets(url: str, tickets: Iterable[tuple[str, str, str]]) -> dict[str, int]:
+    tables = ("tickets_ticket", "tickets_message", "tickets_tickettag")
+    writers = [CopyWriter(url, table) for table in tables]
+    for writer in writers:
+        writer.start()
+    buffers: list[list[str]] = [[], [], []]
+    sizes = [0, 0, 0]
+    counts = dict.fromkeys(tables, 0)
+    for row in tickets:
+        for i, lines in enumerate(row):
+            if lines:
+                buffers[i].append(lines)
+                sizes[i] += len(lines)
+                if sizes[i] > 1_000_000:
+                    writers[i].put("".join(buffers[i]))
+                    buffers[i], sizes[i] = [], 0
+        counts["tickets_ticket"] += 1
+        counts["tickets_message"] += 2
+        counts["tickets_tickettag"] += bool(row[2])
+    for i, writer in enumerate(writers):
+        if buffers[i]:
+            writer.put("".join(buffers[i]))
+        writer.put(None)
+    for writer in writers:
+        writer.join()
+        if writer.error is not None:
+            raise writer.error
+    return counts
+
+
 class Loader:
     def __init__(self, plans: list[TenantPlan], seed: int = 42) -> None:
         self.plans = plans
@@ -435,14 +497,6 @@ class Loader:
         from tickets.search import segment
 
         self.name_search = {n: esc(segment(n)) for n in self.names_en + self.names_zh}
-        total = sum(p.tickets for p in plans)
-        # What the messages need to know about each ticket, kept compact (1M tickets ≈ 50 MB).
-        self.t_created = array("d", bytes(8 * total))
-        self.t_last = array("d", bytes(8 * total))
-        self.t_pool = array("i", bytes(4 * total))
-        self.t_requester = array("q", bytes(8 * total))
-        self.t_assignee = array("q", bytes(8 * total))
-        self.t_channel = array("b", bytes(total))
         self.contact_names: dict[int, str] = {}
 
     def tenants(self) -> Iterator[str]:
@@ -496,90 +550,66 @@ class Loader:
                 yield (f"{cid}\t{name}\tc{cid}@customers.test\t\t{language}\t{created}\t{p.id}"
                        f"\t\\N\t\\N\t\tstandard\t\\N\n")  # fmt: skip
 
-    def tickets(self) -> Iterator[str]:
+    def tickets(self) -> Iterator[tuple[str, str, str]]:
+        """Per ticket: its row, its two messages' rows and (for ~30%) a tag row."""
         rng, pool, now = self.rng, self.pool, NOW.timestamp()
         zh_pool = [i for i, t in enumerate(pool) if t.language == "zh-hans"]
         en_pool = [i for i, t in enumerate(pool) if t.language == "en"]
-        tid = 0
+        tid = mid = tagged = 0
         for p in self.plans:
             zh_share = 0.7 if p.id % 3 == 0 else 0.2
             # Ticket n is opened at created[n]: a year of history, numbers in time order.
             created = sorted(now - rng.random() * 365 * DAY for _ in range(p.tickets))
             for number, opened in enumerate(created, 1):
                 tid += 1
-                index = tid - 1
                 age_days = (now - opened) / DAY
                 status = rng.choice(STATUS_NEW if age_days < 30 else STATUS_OLD)
                 last = min(now - 60, opened + rng.uniform(0.01, 6) * DAY)
                 if status in OPEN and age_days > 30:
                     last = now - rng.uniform(0, 20) * DAY  # old but still moving
-                text_id = rng.choice(zh_pool if rng.random() < zh_share else en_pool)
-                text = pool[text_id]
+                text = pool[rng.choice(zh_pool if rng.random() < zh_share else en_pool)]
                 requester = p.first_contact + rng.randrange(p.contacts)
                 team_offset = rng.choice((0, 0, 0, 0, 0, 0, 0, 1, 1, 2))
                 assigned = status != "new" and (status not in OPEN or rng.random() < 0.8)
                 assignee = p.first_user + rng.randrange(p.users) if assigned else 0
                 channel = rng.choice(CHANNELS)
-                solved = ts(last) if status in {"solved", "closed"} else "\\N"
+                opened_at, last_at = ts(opened), ts(last)
+                solved = last_at if status in {"solved", "closed"} else "\\N"
                 responded = ts(opened + rng.uniform(0.02, 1) * DAY) if status != "new" else "\\N"
-                name = self.contact_names[requester]
-                title = (f"{number} {text.search_subject} {self.name_search[name]} "
+                title = (f"{number} {text.search_subject} "
+                         f"{self.name_search[self.contact_names[requester]]} "
                          f"c{requester} customers test")  # fmt: skip
-                self.t_created[index] = opened
-                self.t_last[index] = last
-                self.t_pool[index] = text_id
-                self.t_requester[index] = requester
-                self.t_assignee[index] = assignee
-                self.t_channel[index] = CHANNEL_INDEX[channel]
-                yield "\t".join((
+                ticket = "\t".join((
                     str(tid), str(number), text.subject, status, rng.choice(PRIORITIES),
                     rng.choice(TYPES), rng.choice(CATEGORIES), channel, text.language,
-                    str(team_offset + 1), "{}", text.snippet, ts(opened), ts(last), ts(last),
+                    str(team_offset + 1), "{}", text.snippet, opened_at, last_at, last_at,
                     responded, solved, "1", title, text.search_body,
                     str(assignee) if assignee else "\\N", "\\N", "\\N", str(requester),
                     str(p.first_team + team_offset), str(p.id),
                 )) + "\n"  # fmt: skip
-
-    def messages(self) -> Iterator[str]:
-        rng, pool = self.rng, self.pool
-        tid, mid = 0, 0
-        for p in self.plans:
-            for _ in range(p.tickets):
-                tid += 1
-                index = tid - 1
-                text = pool[self.t_pool[index]]
-                channel = CHANNEL_NAMES[self.t_channel[index]]
-                opened, last = self.t_created[index], self.t_last[index]
-                assignee = self.t_assignee[index] or p.first_user
-                mid += 1
-                yield (f"{mid}\treply\tin\t{channel}\t{text.first}\t{text.first_html}\t\t\t\t"
-                       f"\t\t0\t{ts(opened)}\t{self.t_requester[index]}\t\\N\t{p.id}\t{tid}"
-                       "\t\\N\t\\N\n")  # fmt: skip
-                mid += 1
+                # The customer's message, then an agent's reply (sent) or internal note.
                 note = rng.random() < 0.2
-                kind, status = ("note", "") if note else ("reply", "sent")
-                sent = "\\N" if note else ts(last)
-                yield (f"{mid}\t{kind}\tout\t{channel}\t{text.second}\t{text.second_html}\t\t\t"
-                       f"\t{status}\t\t{0 if note else 1}\t{ts(last)}\t\\N\t{assignee}\t{p.id}"
-                       f"\t{tid}\t{sent}\t{sent}\n")  # fmt: skip
-
-    def ticket_tags(self) -> Iterator[str]:
-        rng, tid, row = self.rng, 0, 0
-        for p in self.plans:
-            for _ in range(p.tickets):
-                tid += 1
+                kind, delivery = ("note", "") if note else ("reply", "sent")
+                sent = "\\N" if note else last_at
+                author = assignee or p.first_user
+                messages = (
+                    f"{mid + 1}\treply\tin\t{channel}\t{text.first}\t{text.first_html}\t\t\t\t"
+                    f"\t\t0\t{opened_at}\t{requester}\t\\N\t{p.id}\t{tid}\t\\N\t\\N\n"
+                    f"{mid + 2}\t{kind}\tout\t{channel}\t{text.second}\t{text.second_html}\t\t\t"
+                    f"\t{delivery}\t\t{0 if note else 1}\t{last_at}\t\\N\t{author}\t{p.id}"
+                    f"\t{tid}\t{sent}\t{sent}\n"
+                )  # fmt: skip
+                mid += 2
+                tag = ""
                 if rng.random() < 0.3:
-                    row += 1
-                    tag = p.first_tag + rng.randrange(len(TAGS))
-                    yield f"{row}\t{tag}\t{p.id}\t{tid}\n"
+                    tagged += 1
+                    tag = f"{tagged}\t{p.first_tag + rng.randrange(len(TAGS))}\t{p.id}\t{tid}\n"
+                yield ticket, messages, tag
 
     def counters(self) -> Iterator[str]:
         for p in self.plans:
             yield f"{p.id}\t{p.tickets}\t{p.id}\n"
 
-
-CHANNEL_NAMES = sorted(set(CHANNELS))
-CHANNEL_INDEX = {name: i for i, name in enumerate(CHANNEL_NAMES)}
 
 COLUMNS = {
     "tenancy_tenant": ("id", "slug", "name", "default_language", "timezone", "accent_color",
@@ -645,19 +675,20 @@ def seed(target: Target, args: argparse.Namespace, phases: Phases) -> list[Tenan
         "tickets_teammember": loader.team_members,
         "tickets_tag": loader.tags,
         "tickets_contact": loader.contacts,
-        "tickets_ticket": loader.tickets,
-        "tickets_message": loader.messages,
-        "tickets_tickettag": loader.ticket_tags,
         "tickets_ticketcounter": loader.counters,
     }
-    counts = {}
     for table, source in sources.items():
         name = f"COPY {table}"
         with phases(name):
-            counts[table] = copy_rows(conn, table, COLUMNS[table], source())
-        phases.rows[-1] = (f"{name} ({counts[table]:,} rows)", phases.rows[-1][1])
-    with phases("commit"):
-        conn.commit()
+            count = copy_rows(conn, table, COLUMNS[table], source())
+        phases.rows[-1] = (f"{name} ({count:,} rows)", phases.rows[-1][1])
+    conn.commit()
+    with phases("COPY tickets, messages, tags (3 connections at once)"):
+        counts = copy_tickets(target.owner_url, loader.tickets())
+    phases.rows[-1] = (
+        "COPY " + ", ".join(f"{t} ({n:,} rows)" for t, n in counts.items()),
+        phases.rows[-1][1],
+    )
     with connect(target.owner_url, autocommit=True) as owner:
         for table in tables:
             owner.execute(
@@ -863,6 +894,7 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=100)
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
     parser.add_argument("--keep", action="store_true", help="keep the database for reruns")
+    parser.add_argument("--fresh", action="store_true", help="seed again even if kept")
     parser.add_argument("--db", default="helpdesk_bench", help="bench database name")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE slowest query")
     parser.add_argument("--selectors", action="store_true", help="measure selectors, not views")
@@ -874,7 +906,7 @@ def main() -> None:
     phases = Phases()
     wanted = f"tickets={args.tickets} tenants={args.tenants}"
     print(f"Bench database {target.name}: {wanted}")
-    if args.keep and database_comment(target) == wanted:
+    if args.keep and not args.fresh and database_comment(target) == wanted:
         print("  already seeded (--keep): skipping the load")
         plans = plan_tenants(tenant_sizes(args.tickets, args.tenants))
     else:
