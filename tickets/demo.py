@@ -991,12 +991,23 @@ class _Story:
 
     def _duplicates(self, plans: list[_Plan]) -> list[_Plan]:
         """A few customers wrote twice about the same thing; an agent merged the second."""
-        candidates = [p for p in plans if p.status in {S.OPEN, S.PENDING} and len(p.steps) <= 3]
+
+        def waited(plan: _Plan) -> timedelta:  # until someone answered, or until now
+            later = plan.steps[1][1] if len(plan.steps) > 1 else self.now
+            return later - plan.start
+
+        candidates = [
+            p for p in plans
+            if p.status in {S.OPEN, S.PENDING} and len(p.steps) <= 3
+            and waited(p) > timedelta(hours=2)
+        ]  # fmt: skip
         out = []
         for target in self.rng.sample(candidates, min(MERGES, len(candidates))):
-            start = min(target.start + timedelta(hours=self.rng.uniform(2, 30)),
-                        self.now - timedelta(minutes=40))  # fmt: skip
-            merged = start + timedelta(minutes=self.rng.randint(10, 25))
+            # "Still no answer?": written while the first message was waiting for a reply.
+            start = target.start + waited(target) * self.rng.uniform(0.4, 0.8)
+            merged = min(start + timedelta(minutes=self.rng.randint(10, 25)),
+                         self.now - timedelta(minutes=10))  # fmt: skip
+            start = min(start, merged - timedelta(minutes=5))
             channel = C.EMAIL if target.channel != C.EMAIL else C.WEB
             plan = _Plan(target.scenario, target.language, S.CLOSED, target.requester, channel,
                          target.values, steps=[("first", start), ("merge", merged)],
@@ -1027,7 +1038,7 @@ class _Story:
                 "order": f"DD{past:%Y%m%d}{rng.randint(1000, 9999)}",
                 "tracking": f"SF{rng.randint(10**11, 10**12 - 1)}",
                 "invoice": f"No.{rng.randint(10000000, 99999999)}",
-                "amount": f"¥{rng.choice([199, 299, 468, 899, 1299, 2599])}.00",
+                "amount": f"{rng.choice([199, 299, 468, 899, 1299, 2599])}.00",
                 "date": f"{past.month}月{past.day}日",
                 "due": f"{due.month}月{due.day}日",
             }
@@ -1036,10 +1047,12 @@ class _Story:
                 "order": f"SO-{rng.randint(100000, 999999)}",
                 "tracking": f"JD{rng.randint(10**13, 10**14 - 1)}GB",
                 "invoice": f"INV-{past:%Y}-{rng.randint(1000, 9999)}",
-                "amount": f"£{rng.choice([24.99, 49.00, 79.99, 129.00, 249.00, 399.99]):.2f}",
+                "amount": f"{rng.choice([24.99, 49.00, 79.99, 129.00, 249.00, 399.99]):.2f}",
                 "date": f"{past.day} {past:%B}",
                 "due": f"{due.day} {due:%B}",
             }
+        # Prices are in the shop's currency, whatever language the customer writes in.
+        values["amount"] = ("¥" if self.home == ZH else "£") + values["amount"]
         org = requester.organization.name if requester.organization_id else ""
         values.update(
             product=rng.choice(PRODUCTS[language]),
