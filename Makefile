@@ -132,7 +132,7 @@ run: install
 	@bash scripts/devservices.sh up
 	@$(MAKE) compilemessages
 	$(MANAGE) migrate --noinput
-	$(MANAGE) seed_demo
+	HELPDESK_PUBLIC_PORT="$${HELPDESK_PUBLIC_PORT:-$(PORT)}" $(MANAGE) seed_demo
 	@$(MANAGE) collectstatic --noinput -v 0
 	@mkdir -p .data
 	@if (exec 3<>"/dev/tcp/$(HOST)/$(PORT)") 2>/dev/null; then \
@@ -154,7 +154,7 @@ run: install
 	@echo
 	@trap 'if [[ -f .data/.run-started-services ]]; then rm -f .data/.run-started-services; \
 	    echo "Stopping the Postgres and Redis this run started..."; bash scripts/devservices.sh down; fi' EXIT; \
-	HOST="$(HOST)" $(VENV)/bin/honcho start -f Procfile -p $(PORT)
+	HOST="$(HOST)" HELPDESK_PUBLIC_PORT="$${HELPDESK_PUBLIC_PORT:-$(PORT)}" $(VENV)/bin/honcho start -f Procfile -p $(PORT)
 
 # ---------------------------------------------------------------- quality
 

@@ -862,6 +862,10 @@ def measure(plans: list[TenantPlan], args: argparse.Namespace) -> list[Result]:
                     view_call(client, path) if view else selector_call(kind, tenant, user, params)
                 )
                 numbers = [rng.randint(1, plan.tickets) for _ in range(args.requests + 10)]
+                if args.profile:
+                    if page == args.profile:
+                        profile_page(call, numbers, name, page)
+                    continue
                 timings, status, queries = time_page(call, numbers, args.requests)
                 mode = "view (test client)" if view else "selectors only"
                 result = Result(page, name, mode, timings, len(queries), status, queries[:3],
@@ -871,6 +875,24 @@ def measure(plans: list[TenantPlan], args: argparse.Namespace) -> list[Result]:
                 if args.explain:
                     explain(tenant, queries[:1])
     return results
+
+
+def profile_page(call: Callable[[int], int], numbers: list[int], tenant: str, page: str) -> None:
+    """Where the Python time of a page goes: the 25 costliest functions over 30 requests."""
+    import cProfile
+    import pstats
+
+    for number in numbers[:5]:
+        call(number)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for number in numbers[5:35]:
+        call(number)
+    profiler.disable()
+    print(f"\nProfile of {page} for {tenant}, 30 requests:")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(40)
 
 
 def explain(tenant, queries: list[tuple[float, str]]) -> None:
@@ -900,6 +922,9 @@ def main() -> None:
     parser.add_argument("--selectors", action="store_true", help="measure selectors, not views")
     parser.add_argument("--only", nargs="*", choices=["median", "largest"], help="tenants")
     parser.add_argument("--debug", action="store_true", help="run with DJANGO_DEBUG=true")
+    parser.add_argument(
+        "--profile", metavar="PAGE", help="cProfile one page (a label, e.g. 'inbox') and stop"
+    )
     args = parser.parse_args()
     target = Target.from_env(args.db)
     setup_django(target, args.debug)

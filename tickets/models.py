@@ -218,6 +218,10 @@ class TicketCounter(TenantModel):
         constraints = [models.UniqueConstraint(fields=["tenant"], name="ticketcounter_tenant_uniq")]
 
 
+# Not merged away and in one of Ticket.OPEN_STATUSES (spelled out: an index condition is SQL).
+OPEN_UNMERGED = Q(status__in=["new", "open", "pending", "on-hold"], merged_into__isnull=True)
+
+
 class Ticket(TenantModel):
     class Status(models.TextChoices):
         NEW = "new", _("New")
@@ -348,6 +352,20 @@ class Ticket(TenantModel):
             ),
             models.Index(
                 F("tenant"), F("last_activity_at").desc(), F("id").desc(), name="ticket_inbox_all"
+            ),
+            # Partial indexes for the views agents open all day: "All open", "My open" and
+            # "Unassigned" read them in order and stop after one page (bench/README.md).
+            models.Index(
+                F("tenant"), F("last_activity_at").desc(), F("id").desc(),
+                name="ticket_open_activity", condition=OPEN_UNMERGED,
+            ),
+            models.Index(
+                F("tenant"), F("assignee"), F("last_activity_at").desc(), F("id").desc(),
+                name="ticket_open_assignee", condition=OPEN_UNMERGED,
+            ),
+            models.Index(
+                F("tenant"), F("solved_at").desc(), name="ticket_solved_recently",
+                condition=Q(status="solved", merged_into__isnull=True),
             ),
             models.Index(fields=["tenant", "requester", "-created_at"], name="ticket_requester"),
             GinIndex(fields=["search_vector"], name="ticket_search_gin"),

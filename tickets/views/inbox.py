@@ -30,7 +30,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 from helpdesk.accounts.decorators import MANAGERS, staff_required
 from helpdesk.accounts.models import User
 from helpdesk.accounts.selectors import member_list
-from tickets import selectors, services
+from tickets import presenters, selectors, services
 from tickets.models import SavedView, Team, Ticket
 
 BULK_LIMIT = 200
@@ -223,10 +223,10 @@ def _list_context(
     )
     params = filters.as_query()
     view_only = {"view": params["view"]} if "view" in params else {}
-    today = timezone.localtime(timezone.now(), ZoneInfo(request.tenant.timezone))
     return {
         "nav_active": "inbox",
         "page": page,
+        "rows": presenters.inbox_rows(page.tickets, tz=ZoneInfo(request.tenant.timezone)),
         "filters": filters,
         "query": urlencode(params),
         "clean_url": _inbox_url(params),
@@ -235,7 +235,6 @@ def _list_context(
         "has_filters": params != view_only,
         "next_url": _inbox_url({**params, "cursor": page.next_cursor}) if page.next_cursor else "",
         "since": timezone.now().isoformat(),
-        "today": today.strftime("%Y%m%d"),
         "bulk_form": BulkForm(agents=agents, auto_id="bulk-%s"),
         "view_form": SavedViewForm(auto_id="view-%s"),
         "is_lead": _is_lead(request),
