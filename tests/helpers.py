@@ -19,3 +19,9 @@ def sign_in(client, user, tenant):
     session[SESSION_TENANT_KEY] = tenant.pk
     session.save()
     return client
+
+
+def task_callbacks(callbacks: list) -> list:
+    """The on-commit callbacks that enqueue work, leaving out cache invalidation
+    (tickets.services._counts_changed_on_commit)."""
+    return [c for c in callbacks if not getattr(c, "cache_only", False)]

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from helpdesk.accounts.models import User
+from helpdesk.lib.widgets import FastSelect
 
 from .attachments import AttachmentError, attachment_validate
 from .models import CustomField, Team, Ticket
@@ -205,12 +206,12 @@ class PropertiesForm(forms.Form):
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     seen = forms.CharField(widget=forms.HiddenInput, required=False, max_length=5000)
-    status = forms.ChoiceField(label=gettext_lazy("Status"), required=False)
-    priority = forms.ChoiceField(label=gettext_lazy("Priority"), required=False)
-    type = forms.ChoiceField(label=gettext_lazy("Type"), required=False)
-    category = forms.ChoiceField(label=gettext_lazy("Category"), required=False)
-    assignee = forms.ChoiceField(label=gettext_lazy("Assignee"), required=False)
-    team = forms.ChoiceField(label=gettext_lazy("Team"), required=False)
+    status = forms.ChoiceField(label=gettext_lazy("Status"), required=False, widget=FastSelect)
+    priority = forms.ChoiceField(label=gettext_lazy("Priority"), required=False, widget=FastSelect)
+    type = forms.ChoiceField(label=gettext_lazy("Type"), required=False, widget=FastSelect)
+    category = forms.ChoiceField(label=gettext_lazy("Category"), required=False, widget=FastSelect)
+    assignee = forms.ChoiceField(label=gettext_lazy("Assignee"), required=False, widget=FastSelect)
+    team = forms.ChoiceField(label=gettext_lazy("Team"), required=False, widget=FastSelect)
 
     def __init__(
         self,

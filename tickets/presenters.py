@@ -1,19 +1,25 @@
-"""Display values for ticket lists, computed once per request in Python.
+"""The inbox's ticket rows, built once per request in Python.
 
-The inbox shows 50 rows on every load; in Django templates each `{% url %}`, `{% include %}`,
-`{% blocktranslate %}`, `get_FOO_display` and date filter per row adds up (about 30 ms a page
-measured by bench/inbox.py). Here the labels are translated once per request and each row
-becomes a plain dict of already-formatted strings (dict lookups are the template engine's
-fastest path). Escaping still happens in the template.
+The inbox shows 50 rows on every load. Rendered by the template engine, the row loop alone was
+about a third of a page's time (bench/inbox.py: ~27 variable nodes a row, each resolved,
+localised and escaped; earlier, per-row `{% url %}`, `{% include %}` and `{% blocktranslate %}`
+cost more still). So labels are translated once per request, each row becomes a dict of
+ready values (`inbox_rows`, also what tests read), and `row_html` writes the row's markup with
+`format_html`, which escapes every value. ROW_HTML below is the only copy of that markup;
+templates/tickets/inbox.html places the rows in its table.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
+from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from .models import Team, Ticket
@@ -42,11 +48,16 @@ class _Labels:
         self.channel = {k: str(v) for k, v in Ticket.Channel.choices}
         self.tier = {k: str(v) for k, v in Team.Tier.choices}
         self.select = _("Select ticket #%(n)s")
+        self.unread = _("Unread")
+        self.unread_label = _("Unread:")
+        self.unassigned = _("Unassigned")
 
 
-def inbox_rows(tickets: list[Ticket], *, tz: tzinfo, now: datetime | None = None) -> list[dict]:
-    """One dict per ticket for the inbox table (see templates/tickets/inbox.html)."""
-    labels = _Labels()
+def inbox_rows(
+    tickets: list[Ticket], *, tz: tzinfo, now: datetime | None = None, labels: _Labels | None = None
+) -> list[dict]:
+    """One dict per ticket for the inbox table: the values `row_html` writes."""
+    labels = labels or _Labels()
     detail = reverse("tickets:detail", kwargs={"number": 0}).removesuffix("0/")
     today = timezone.localtime(now or timezone.now(), tz).date()
     long_format = get_format("DATETIME_FORMAT")
@@ -78,6 +89,7 @@ def inbox_rows(tickets: list[Ticket], *, tz: tzinfo, now: datetime | None = None
                 "team": t.team.name if t.team_id else "",
                 "tier_label": labels.tier.get(t.tier, ""),
                 "ticket": t,  # for slots other issues fill (the SLA chip)
+                "sla_due_at": getattr(t, "sla_due_at", None),
                 "activity_iso": t.last_activity_at.astimezone(UTC).isoformat(),
                 "activity_title": dateformat.format(activity, long_format),
                 "activity_label": dateformat.format(
@@ -86,3 +98,65 @@ def inbox_rows(tickets: list[Ticket], *, tz: tzinfo, now: datetime | None = None
             }
         )
     return rows
+
+
+# One <tr> of templates/tickets/inbox.html's table; every {} is escaped by format_html.
+ROW_HTML = (
+    "<tr{unread_class} data-shortcut-row>"
+    '<td class="col-check"><input type="checkbox" name="ticket" value="{pk}" form="bulk-form"'
+    ' data-shortcut-toggle aria-label="{select_label}"></td>'
+    '<td class="col-channel"><span class="channel-icon channel-{channel}" title="{channel_label}">'
+    '<svg class="icon" aria-hidden="true"><use href="{icons}#{channel_icon}"></use></svg>'
+    '<span class="sr-only">{channel_label}</span></span></td>'
+    '<td class="cell-subject"><a href="{url}" data-shortcut-open>{unread_mark}'
+    '<span class="ticket-number">#{number}</span> {subject}</a>'
+    '<span class="cell-sub">{tags}{snippet}</span></td>'
+    '<td class="cell-requester" title="{requester_email}">{requester}</td>'
+    '<td><span class="chip chip-status-{status}">{status_label}</span></td>'
+    '<td><span class="chip chip-priority-{priority}">{priority_label}</span></td>'
+    '<td class="cell-assignee">{assignee}<span class="cell-sub">{team}{tier_label}</span></td>'
+    '<td class="col-sla">{sla}</td>'
+    '<td class="num"><time datetime="{activity_iso}" title="{activity_title}">{activity_label}'
+    "</time></td></tr>"
+)
+
+
+def rows_html(rows: list[dict], *, labels: _Labels | None = None) -> SafeString:
+    """The table body for `inbox_rows(...)`, as one safe string."""
+    labels = labels or _Labels()
+    icons = static("img/icons.svg")
+    unread_mark = format_html(
+        '<span class="unread-dot" title="{}"></span><span class="sr-only">{} </span>',
+        labels.unread,
+        labels.unread_label,
+    )
+    unassigned = format_html('<span class="muted">{}</span>', labels.unassigned)
+    out = []
+    for row in rows:
+        fields = {k: v for k, v in row.items() if k in _ROW_FIELDS}
+        fields.update(
+            icons=icons,
+            unread_class=_UNREAD_CLASS if row["unread"] else "",
+            unread_mark=unread_mark if row["unread"] else "",
+            tags=format_html_join(
+                "", '<span class="chip chip-tag">{}</span> ', ((t,) for t in row["tags"])
+            ),
+            assignee=row["assignee"] or unassigned,
+            team=f"{row['team']} · " if row["team"] else "",
+            sla=(
+                render_to_string("tickets/partials/sla_chip.html", {"ticket": row["ticket"]})
+                if row["sla_due_at"]
+                else ""
+            ),
+        )
+        out.append(format_html(ROW_HTML, **fields))
+    return mark_safe("".join(out))  # noqa: S308 - each row is format_html output
+
+
+_UNREAD_CLASS = mark_safe(' class="is-unread"')  # noqa: S308 - a constant
+_ROW_FIELDS = {
+    *("pk", "select_label", "channel", "channel_label", "channel_icon", "url", "number"),
+    *("subject", "snippet", "requester_email", "requester", "status", "status_label"),
+    *("priority", "priority_label", "tier_label", "activity_iso", "activity_title"),
+    "activity_label",
+}

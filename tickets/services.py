@@ -21,7 +21,7 @@ from helpdesk.tenancy.context import require_current_tenant
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.tasks import enqueue_on_commit
 
-from . import search
+from . import search, selectors
 from .attachments import attachment_store
 from .models import (
     Contact,
@@ -70,9 +70,26 @@ EMAIL_CHANNELS = {Ticket.Channel.EMAIL, Ticket.Channel.WEB, Ticket.Channel.PORTA
 def event(
     *, ticket: Ticket, kind: str, actor: User | None, reason: str = "", **data
 ) -> TicketEvent:
+    _counts_changed_on_commit(ticket.tenant_id)
     return TicketEvent.objects.create(
         ticket=ticket, kind=kind, actor=actor, reason=reason[:300], data=data
     )
+
+
+def _counts_changed_on_commit(tenant_id: int) -> None:
+    """Drop the tenant's cached inbox counts once this transaction commits; once per
+    transaction however many events it records (a bulk action records hundreds)."""
+    key = ("inbox-counts", tenant_id)
+    pending = transaction.get_connection().run_on_commit
+    if any(getattr(callback, "once_key", None) == key for _, callback, _ in pending):
+        return
+
+    def callback() -> None:
+        selectors.counts_changed(tenant_id)
+
+    callback.once_key = key  # type: ignore[attr-defined]
+    callback.cache_only = True  # type: ignore[attr-defined] - tests count the task callbacks
+    transaction.on_commit(callback)
 
 
 def next_ticket_number() -> int:

@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +16,7 @@ from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership
 from tests.factories import ContactFactory, MembershipFactory, make_ticket
 from tests.helpers import host_of, sign_in
-from tickets import services
+from tickets import selectors, services
 from tickets.models import SavedView, Team, TeamMember, Ticket, TicketTag
 
 INBOX = "/agent/inbox/"
@@ -151,6 +151,37 @@ def test_counts_above_the_cap_show_999_plus(agent_client, tenant_a):
         Ticket.objects.bulk_create(rows)
     html = agent_client.get(INBOX).content.decode()
     assert re.search(r'badge badge-accent">999\+<', html)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+def test_view_counts_are_cached_until_a_ticket_of_the_tenant_changes(
+    tenant_a, agent, django_assert_num_queries
+):
+    """Real commits (the cache is dropped on commit), so no test transaction around it."""
+    ticket = make_ticket(tenant_a, subject="Count me")
+    with tenant_context(tenant_a):
+        before = selectors.view_counts(user=agent)
+        with django_assert_num_queries(0):  # the agent's next inbox loads read the cache
+            assert selectors.view_counts(user=agent) == before
+        with transaction.atomic():
+            services.ticket_update(ticket=ticket, actor=agent, assignee=agent)
+            assert selectors.view_counts(user=agent) == before  # not committed yet
+        after = selectors.view_counts(user=agent)
+    assert after["mine"] == before["mine"] + 1
+    assert after["unassigned"] == before["unassigned"] - 1
+
+
+def test_view_counts_without_a_cache_are_counted_not_lost(tenant_a, agent, settings):
+    make_ticket(tenant_a, subject="Still counted")
+    settings.CACHES = {  # nothing listens on port 1: every cache call fails at once
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    with tenant_context(tenant_a):
+        assert selectors.view_counts(user=agent)["open"] == 1
+        selectors.counts_changed(tenant_a.pk)  # logs, does not raise
 
 
 # --- Rows -----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 from helpdesk.accounts.decorators import MANAGERS, staff_required
 from helpdesk.accounts.models import User
 from helpdesk.accounts.selectors import member_list
+from helpdesk.lib.widgets import FastSelect
 from tickets import presenters, selectors, services
 from tickets.models import SavedView, Team, Ticket
 
@@ -78,16 +79,16 @@ class FilterForm(forms.Form):
     use_required_attribute = False
 
     q = forms.CharField(label=gettext_lazy("Search"), widget=forms.SearchInput)
-    status = forms.ChoiceField(label=gettext_lazy("Status"))
-    priority = forms.ChoiceField(label=gettext_lazy("Priority"))
-    assignee = forms.ChoiceField(label=gettext_lazy("Assignee"))
-    sort = forms.ChoiceField(label=gettext_lazy("Sort by"))
-    channel = forms.ChoiceField(label=gettext_lazy("Channel"))
-    team = forms.ChoiceField(label=gettext_lazy("Team"))
-    tier = forms.ChoiceField(label=gettext_lazy("Tier"))
-    category = forms.ChoiceField(label=gettext_lazy("Category"))
+    status = forms.ChoiceField(label=gettext_lazy("Status"), widget=FastSelect)
+    priority = forms.ChoiceField(label=gettext_lazy("Priority"), widget=FastSelect)
+    assignee = forms.ChoiceField(label=gettext_lazy("Assignee"), widget=FastSelect)
+    sort = forms.ChoiceField(label=gettext_lazy("Sort by"), widget=FastSelect)
+    channel = forms.ChoiceField(label=gettext_lazy("Channel"), widget=FastSelect)
+    team = forms.ChoiceField(label=gettext_lazy("Team"), widget=FastSelect)
+    tier = forms.ChoiceField(label=gettext_lazy("Tier"), widget=FastSelect)
+    category = forms.ChoiceField(label=gettext_lazy("Category"), widget=FastSelect)
     tag = forms.CharField(label=gettext_lazy("Tag"))
-    language = forms.ChoiceField(label=gettext_lazy("Language"))
+    language = forms.ChoiceField(label=gettext_lazy("Language"), widget=FastSelect)
     created_from = forms.DateField(
         label=gettext_lazy("Created from"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -129,9 +130,11 @@ class BulkForm(forms.Form):
     ACTIONS = ("update", "merge")
 
     action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
-    assignee = forms.ChoiceField(label=gettext_lazy("Assign to"), required=False)
-    status = forms.ChoiceField(label=gettext_lazy("Set status"), required=False)
-    priority = forms.ChoiceField(label=gettext_lazy("Set priority"), required=False)
+    assignee = forms.ChoiceField(label=gettext_lazy("Assign to"), required=False, widget=FastSelect)
+    status = forms.ChoiceField(label=gettext_lazy("Set status"), required=False, widget=FastSelect)
+    priority = forms.ChoiceField(
+        label=gettext_lazy("Set priority"), required=False, widget=FastSelect
+    )
     tags = forms.CharField(label=gettext_lazy("Add tags"), required=False, max_length=300)
     merge_into = forms.IntegerField(
         label=gettext_lazy("Merge into ticket #"), required=False, min_value=1
@@ -197,10 +200,14 @@ def _inbox_url(params: dict) -> str:
 
 
 def _view_tabs(
-    request: HttpRequest, filters: selectors.InboxFilters, saved: list[SavedView]
+    request: HttpRequest,
+    filters: selectors.InboxFilters,
+    saved: list[SavedView],
+    *,
+    fresh: bool = False,
 ) -> list[dict]:
     """Built-in views with their capped counts, then the saved views."""
-    counts = selectors.view_counts(user=request.user)
+    counts = selectors.view_counts(user=request.user, fresh=fresh)
     tabs = [
         {"label": VIEW_LABELS.get(key, key), "count": counts.get(key),
          "current": filters.view == key, "url": _inbox_url({"view": key} if key != "open" else {})}
@@ -221,12 +228,14 @@ def _list_context(
     page = selectors.inbox_page(
         user=request.user, filters=filters, cursor=request.GET.get("cursor") or None
     )
+    rows = presenters.inbox_rows(page.tickets, tz=ZoneInfo(request.tenant.timezone))
     params = filters.as_query()
     view_only = {"view": params["view"]} if "view" in params else {}
     return {
         "nav_active": "inbox",
         "page": page,
-        "rows": presenters.inbox_rows(page.tickets, tz=ZoneInfo(request.tenant.timezone)),
+        "rows": rows,
+        "rows_html": presenters.rows_html(rows),
         "filters": filters,
         "query": urlencode(params),
         "clean_url": _inbox_url(params),
@@ -356,7 +365,9 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
     if not request.htmx:
         return redirect(_inbox_url(filters.as_query()))
     context = _list_context(request, filters, agents)
-    context.update(fragment=True, counts_oob=True, view_tabs=_view_tabs(request, filters, saved))
+    context.update(
+        fragment=True, counts_oob=True, view_tabs=_view_tabs(request, filters, saved, fresh=True)
+    )
     return render(request, "tickets/inbox.html#inbox-list", context)
 
 
