@@ -28,3 +28,12 @@ max_requests_jitter = 200
 # Gunicorn >= 24 opens a control socket in ~/.gunicorn by default; two
 # checkouts (or containers sharing a home) would fight over it. Not needed.
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:
+    """Move the loaded app out of the garbage collector's sight: fewer, shorter collections
+    (and steadier response times) for objects that live as long as the worker."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import queue
 import random
@@ -820,6 +821,8 @@ def time_page(call: Callable[[int], int], numbers: list[int], requests: int):
 
     for number in numbers[:5]:  # warm up: templates, jieba, the connection
         call(number)
+    gc.collect()  # as gunicorn.conf.py's post_worker_init: the loaded app out of the GC's way
+    gc.freeze()
     with CaptureQueriesContext(connection) as captured:
         status = call(numbers[5])
     # Read now: the next request clears the connection's query log (request_started).
@@ -830,6 +833,19 @@ def time_page(call: Callable[[int], int], numbers: list[int], requests: int):
         call(number)
         timings.append((time.perf_counter() - started) * 1000)
     return timings, status, sorted(queries, reverse=True)
+
+
+def cpu_check() -> float:
+    """ms for a fixed pure-Python loop: how fast this machine is right now (shared cloud
+    cores vary by half from minute to minute; read the figures next to it)."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i
+        best = min(best, (time.perf_counter() - started) * 1000)
+    return best
 
 
 def measure(plans: list[TenantPlan], args: argparse.Namespace) -> list[Result]:
@@ -937,9 +953,11 @@ def main() -> None:
     else:
         plans = seed(target, args, phases)
         print("\n" + phases.table() + "\n")
+    print(f"CPU check before: {cpu_check():.0f} ms for a fixed Python loop (lower is faster)\n")
     print(HEADER)
     try:
         results = measure(plans, args)
+        print(f"\nCPU check after: {cpu_check():.0f} ms")
     finally:
         from django.db import connections
 

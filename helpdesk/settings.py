@@ -132,7 +132,10 @@ CACHES = {
         "TIMEOUT": 300,
     }
 }
+# In Postgres, not the cache: cached_db would turn a Redis outage into errors on every page.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Plain inputs and textareas rendered in Python (helpdesk/lib/widgets.py).
+FORM_RENDERER = "helpdesk.lib.widgets.FastFormRenderer"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG and env.bool("HELPDESK_HTTPS", default=True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
