@@ -61,6 +61,7 @@ def inbox_rows(
     detail = reverse("tickets:detail", kwargs={"number": 0}).removesuffix("0/")
     today = timezone.localtime(now or timezone.now(), tz).date()
     long_format = get_format("DATETIME_FORMAT")
+    days: dict = {}  # date -> its short label ("Dec 3"): many rows share a day
     rows = []
     for t in tickets:
         activity = timezone.localtime(t.last_activity_at, tz)
@@ -92,8 +93,11 @@ def inbox_rows(
                 "sla_due_at": getattr(t, "sla_due_at", None),
                 "activity_iso": t.last_activity_at.astimezone(UTC).isoformat(),
                 "activity_title": dateformat.format(activity, long_format),
-                "activity_label": dateformat.format(
-                    activity, "H:i" if activity.date() == today else "M j"
+                "activity_label": (
+                    f"{activity:%H:%M}"
+                    if activity.date() == today
+                    else days.get(activity.date())
+                    or days.setdefault(activity.date(), dateformat.format(activity, "M j"))
                 ),
             }
         )
