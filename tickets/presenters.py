@@ -11,6 +11,7 @@ templates/tickets/inbox.html places the rows in its table.
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, tzinfo
 
 from django.template.loader import render_to_string
@@ -104,7 +105,8 @@ def inbox_rows(
     return rows
 
 
-# One <tr> of templates/tickets/inbox.html's table; every {} is escaped by format_html.
+# One <tr> of templates/tickets/inbox.html's table; `rows_html` escapes every {} (html.escape
+# on plain values; SafeString values such as the tag chips go in as they are).
 ROW_HTML = (
     "<tr{unread_class} data-shortcut-row>"
     '<td class="col-check"><input type="checkbox" name="ticket" value="{pk}" form="bulk-form"'
@@ -153,8 +155,15 @@ def rows_html(rows: list[dict], *, labels: _Labels | None = None) -> SafeString:
                 else ""
             ),
         )
-        out.append(format_html(ROW_HTML, **fields))
-    return mark_safe("".join(out))  # noqa: S308 - each row is format_html output
+        out.append(ROW_HTML.format_map({k: _escaped(v) for k, v in fields.items()}))
+    return mark_safe("".join(out))  # noqa: S308 - every value was escaped by _escaped
+
+
+def _escaped(value: object) -> str:
+    """format_html's escaping without its per-call overhead (50 rows x 25 values a page)."""
+    if isinstance(value, SafeString):
+        return value
+    return html.escape(str(value))
 
 
 _UNREAD_CLASS = mark_safe(' class="is-unread"')  # noqa: S308 - a constant

@@ -221,6 +221,16 @@ def test_row_shows_channel_requester_status_priority_assignee_team_and_unread(
     assert "chip-sla-" not in html  # the SLA slot stays empty until tickets have sla_due_at
 
 
+def test_row_values_are_escaped(agent_client, tenant_a):
+    requester = ContactFactory(tenant=tenant_a, name='<img src=x onerror="alert(1)">')
+    make_ticket(tenant_a, subject="<script>alert('s')</script>", requester=requester,
+                body="<b>snip</b> & more", tags=["<i>t</i>"])  # fmt: skip
+    html = agent_client.get(INBOX).content.decode()
+    assert "<script>alert" not in html and "<img src=x" not in html and "<i>t</i>" not in html
+    assert "&lt;script&gt;alert(&#x27;s&#x27;)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+
+
 # --- Filters --------------------------------------------------------------------------------
 
 
