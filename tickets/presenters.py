@@ -55,9 +55,17 @@ class _Labels:
 
 
 def inbox_rows(
-    tickets: list[Ticket], *, tz: tzinfo, now: datetime | None = None, labels: _Labels | None = None
+    tickets: list[Ticket],
+    *,
+    tz: tzinfo,
+    agents: dict[int, str] | None = None,
+    teams: dict[int, str] | None = None,
+    now: datetime | None = None,
+    labels: _Labels | None = None,
 ) -> list[dict]:
-    """One dict per ticket for the inbox table: the values `row_html` writes."""
+    """One dict per ticket for the inbox table: the values `row_html` writes. Assignee and
+    team names come from `agents` / `teams` (id -> name) when given, else from the joined
+    rows."""
     labels = labels or _Labels()
     detail = reverse("tickets:detail", kwargs={"number": 0}).removesuffix("0/")
     today = timezone.localtime(now or timezone.now(), tz).date()
@@ -67,7 +75,6 @@ def inbox_rows(
     for t in tickets:
         activity = timezone.localtime(t.last_activity_at, tz)
         requester = t.requester
-        assignee = t.assignee
         rows.append(
             {
                 "pk": t.pk,
@@ -87,8 +94,20 @@ def inbox_rows(
                 "status_label": labels.status.get(t.status, t.status),
                 "priority": t.priority,
                 "priority_label": labels.priority.get(t.priority, t.priority),
-                "assignee": assignee.get_full_name() if assignee else "",
-                "team": t.team.name if t.team_id else "",
+                "assignee": (
+                    ""
+                    if not t.assignee_id
+                    else agents.get(t.assignee_id, "")
+                    if agents is not None
+                    else t.assignee.get_full_name()
+                ),
+                "team": (
+                    ""
+                    if not t.team_id
+                    else teams.get(t.team_id, "")
+                    if teams is not None
+                    else t.team.name
+                ),
                 "tier_label": labels.tier.get(t.tier, ""),
                 "ticket": t,  # for slots other issues fill (the SLA chip)
                 "sla_due_at": getattr(t, "sla_due_at", None),

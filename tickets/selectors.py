@@ -248,10 +248,16 @@ class InboxPage:
 
 
 def inbox_page(
-    *, user: User, filters: InboxFilters, cursor: str | None = None, limit: int = PAGE_SIZE
+    *,
+    user: User,
+    filters: InboxFilters,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+    related: tuple[str, ...] = ("requester", "assignee", "team"),
 ) -> InboxPage:
     """One page of the inbox, newest activity first (or per `filters.sort`), by keyset: the
-    cost of page 1,000 is the cost of page 1."""
+    cost of page 1,000 is the cost of page 1. `related` are joined in; the inbox page asks for
+    the requester only and names assignees and teams from the lists it loads anyway."""
     order = SORTS[filters.sort]
     key = order[0].lstrip("-")
     descending = order[0].startswith("-")
@@ -273,13 +279,22 @@ def inbox_page(
     tags = TicketTag.objects.filter(ticket=OuterRef("pk")).order_by("tag__name")
     rows = list(
         Ticket.objects.filter(pk__in=page_ids)
-        .select_related("requester", "assignee", "team")
+        .select_related(*related)
         .annotate(is_read=Exists(reads), tag_names=ArraySubquery(tags.values("tag__name")))
         .defer("search_title", "search_body", "search_vector", "custom_fields")
         .order_by(*order)
     )
     next_cursor = _encode_cursor(rows[limit - 1], filters.sort) if len(rows) > limit else None
     return InboxPage(tickets=rows[:limit], next_cursor=next_cursor, filters=filters, cursor=cursor)
+
+
+def user_names(ids: set[int]) -> dict[int, str]:
+    """Display names of users by id (assignees who are no longer listed as members)."""
+    if not ids:
+        return {}
+    return {
+        u.pk: u.get_full_name() for u in User.objects.filter(pk__in=ids).only("full_name", "email")
+    }
 
 
 def capped_count(qs: QuerySet, cap: int = COUNT_CAP) -> int:

@@ -222,13 +222,26 @@ def _view_tabs(
 
 
 def _list_context(
-    request: HttpRequest, filters: selectors.InboxFilters, agents: list[User]
+    request: HttpRequest,
+    filters: selectors.InboxFilters,
+    agents: list[User],
+    teams: list[Team],
 ) -> dict:
     """What the `inbox-list` partial needs: one keyset page and the bulk bar."""
     page = selectors.inbox_page(
-        user=request.user, filters=filters, cursor=request.GET.get("cursor") or None
+        user=request.user,
+        filters=filters,
+        cursor=request.GET.get("cursor") or None,
+        related=("requester",),  # names of assignees and teams from the lists below
     )
-    rows = presenters.inbox_rows(page.tickets, tz=ZoneInfo(request.tenant.timezone))
+    names = {a.pk: a.get_full_name() for a in agents}
+    names |= selectors.user_names({t.assignee_id for t in page.tickets} - names.keys() - {None})
+    rows = presenters.inbox_rows(
+        page.tickets,
+        tz=ZoneInfo(request.tenant.timezone),
+        agents=names,
+        teams={t.pk: t.name for t in teams},
+    )
     params = filters.as_query()
     view_only = {"view": params["view"]} if "view" in params else {}
     return {
@@ -260,15 +273,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if number is not None and Ticket.objects.filter(number=number).exists():
         url = reverse("tickets:detail", kwargs={"number": number})
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    agents = _agents()
-    context = {"missing_number": number, **_list_context(request, filters, agents)}
+    agents, teams = _agents(), list(Team.objects.all())
+    context = {"missing_number": number, **_list_context(request, filters, agents, teams)}
     if request.htmx and request.htmx.target == "inbox-list":
         response = render(request, "tickets/inbox.html#inbox-list", {**context, "fragment": True})
         return push_url(response, context["page_url"])  # the tidy URL, not every empty field
     current = next((v for v in saved if str(v.pk) == filters.view), None)
     context.update(
         view_tabs=_view_tabs(request, filters, saved),
-        filter_form=FilterForm(filters, agents=agents, teams=list(Team.objects.all())),
+        filter_form=FilterForm(filters, agents=agents, teams=teams),
         current_view=current,
         view_title=current.name if current else VIEW_LABELS.get(filters.view, filters.view),
         can_delete_view=current is not None and _may_delete(request, current),
@@ -364,7 +377,7 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
     filters = _checked_filters(request.GET, saved)
     if not request.htmx:
         return redirect(_inbox_url(filters.as_query()))
-    context = _list_context(request, filters, agents)
+    context = _list_context(request, filters, agents, list(Team.objects.all()))
     context.update(
         fragment=True, counts_oob=True, view_tabs=_view_tabs(request, filters, saved, fresh=True)
     )
