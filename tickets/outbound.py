@@ -3,6 +3,9 @@ in the subject, and a reply address that leads back to the ticket."""
 
 from __future__ import annotations
 
+import base64
+import hmac
+import re
 from email.utils import formataddr, make_msgid
 
 from django.conf import settings
@@ -17,6 +20,35 @@ from .models import Message, Ticket
 def support_address() -> str:
     tenant = require_current_tenant()
     return f"support@{tenant.slug}.{settings.HELPDESK_BASE_DOMAIN}"
+
+
+def reply_token(ticket_number: int) -> str:
+    """A short signature of (tenant, ticket number): the reply address names the ticket and
+    proves the writer got it from us, so it cannot be guessed from a ticket number."""
+    tenant = require_current_tenant()
+    mac = hmac.new(
+        settings.SECRET_KEY.encode(), f"reply:{tenant.pk}:{ticket_number}".encode(), "sha256"
+    )
+    return base64.b32encode(mac.digest()).decode()[:10].lower()
+
+
+def reply_address(ticket: Ticket) -> str:
+    """support+t<number>.<token>@…: replies come back to the ticket even from clients that
+    drop threading headers."""
+    local, domain = support_address().split("@", 1)
+    return f"{local}+t{ticket.number}.{reply_token(ticket.number)}@{domain}"
+
+
+REPLY_ADDRESS = re.compile(r"\+t(\d{1,9})\.([a-z2-7]{10})@", re.I)
+
+
+def ticket_number_from_address(address: str) -> int | None:
+    """The ticket number of a genuine reply address (a forged or stale token gives None)."""
+    found = REPLY_ADDRESS.search(address)
+    if not found:
+        return None
+    number, token = int(found.group(1)), found.group(2).lower()
+    return number if hmac.compare_digest(token, reply_token(number)) else None
 
 
 def message_id_for(message: Message) -> str:
@@ -60,7 +92,7 @@ def build_email(message: Message) -> EmailMultiAlternatives:
         from_email=formataddr((f"{sender} ({tenant.name})", support_address())),
         to=[formataddr((ticket.requester.name, ticket.requester.email))],
         headers=headers,
-        reply_to=[support_address()],
+        reply_to=[reply_address(ticket)],
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")

@@ -275,9 +275,14 @@ def ticket_add_inbound(
     body_html: str = "",
     channel: str | None = None,
     external_id: str = "",
+    in_reply_to: str = "",
+    references: str = "",
     attachments: Sequence[UploadedFile] = (),
+    reopen_closed: bool = False,
+    reason: str = "customer replied",
 ) -> Message:
-    """A customer's message on an existing ticket; a solved or pending ticket reopens."""
+    """A customer's message on an existing ticket; a solved or pending ticket reopens (a
+    closed one too with `reopen_closed`; channels_in decides that per tenant setting)."""
     text, markup = _bodies(body_text, body_html)
     message = Message.objects.create(
         ticket=ticket,
@@ -288,6 +293,8 @@ def ticket_add_inbound(
         body_text=text,
         body_html=markup,
         external_id=external_id[:500],
+        in_reply_to=in_reply_to[:500],
+        references=references,
     )
     for upload in attachments:
         attachment_store(message=message, upload=upload)
@@ -295,10 +302,11 @@ def ticket_add_inbound(
         last_activity_at=timezone.now(), snippet=_snippet(text)
     )
     event(ticket=ticket, kind="customer_replied", actor=None, message_id=message.pk)
-    if ticket.status in {Ticket.Status.PENDING, Ticket.Status.SOLVED}:
-        _apply_changes(
-            ticket, {"status": Ticket.Status.OPEN}, actor=None, reason="customer replied"
-        )
+    reopen = {Ticket.Status.PENDING, Ticket.Status.SOLVED}
+    if reopen_closed:
+        reopen.add(Ticket.Status.CLOSED)
+    if ticket.status in reopen:
+        _apply_changes(ticket, {"status": Ticket.Status.OPEN}, actor=None, reason=reason)
     search.append_body(ticket.pk, text)
     return message
 

@@ -1,0 +1,246 @@
+"""The one path by which inbound messages become ticket messages (DESIGN.md §5).
+
+    ingest(InboundMessage) -> IngestResult
+
+Every channel adapter (email, web form, chat, messaging apps) builds an `InboundMessage` and
+calls this inside the tenant's context. In one transaction it:
+1. claims the idempotency key (channel, key): a second delivery of the same message returns
+   the first result and writes nothing;
+2. finds the sender's contact by channel identity (or creates one);
+3. threads onto a ticket (`find_ticket`; the reason is recorded on the timeline) or opens one;
+   a reply to a closed ticket reopens it or opens a linked follow-up, per tenant setting;
+4. stores the message and its attachments (a refused attachment becomes a note on the
+   message, never a lost message).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from tickets import services
+from tickets.attachments import AttachmentError, attachment_store
+from tickets.contacts import contact_add_identity, contact_for_email
+from tickets.models import Contact, ContactIdentity, Message, Ticket
+
+from .inbound import InboundAttachment, InboundMessage
+from .models import ChannelSettings, InboundKey
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestResult:
+    ticket: Ticket
+    message: Message
+    created: bool  # a new ticket was opened
+    duplicate: bool  # this exact message had been ingested before; nothing was written
+    reason: str  # how the message found its ticket
+
+
+def channel_settings() -> ChannelSettings:
+    found = ChannelSettings.objects.first()
+    return found if found is not None else ChannelSettings()
+
+
+@transaction.atomic
+def ingest(inbound: InboundMessage, *, max_attachment_bytes: int | None = None) -> IngestResult:
+    earlier = _earlier(inbound)
+    if earlier is not None:
+        return earlier
+    try:
+        with transaction.atomic():
+            claim = InboundKey.objects.create(channel=inbound.channel, key=inbound.key[:600])
+    except IntegrityError:  # a concurrent delivery of the same message committed first
+        earlier = _earlier(inbound)
+        if earlier is None:
+            raise
+        return earlier
+    contact = contact_for(inbound)
+    ticket, reason = find_ticket(inbound, contact)
+    settings = channel_settings()
+    previous = None
+    follow_up = settings.closed_reply == ChannelSettings.ClosedReply.FOLLOW_UP
+    if ticket is not None and ticket.status == Ticket.Status.CLOSED and follow_up:
+        previous, ticket = ticket, None
+        reason = f"follow-up to closed #{previous.number}"
+    limit = max_attachment_bytes or settings.max_attachment_mb * 1024 * 1024
+    uploads, refused = _uploads(inbound.attachments, limit)
+    text = _with_notes(inbound.text, [*inbound.notes, *refused])
+    if ticket is None:
+        ticket = services.ticket_create(
+            requester=contact,
+            subject=inbound.subject,
+            body_text=text,
+            body_html=inbound.html,
+            channel=inbound.channel,
+            external_id=inbound.external_id,
+            language=inbound.language,
+        )
+        message = ticket.messages.get()
+        created = True
+        reason = reason or "new conversation"
+        if previous is not None:
+            services.ticket_link(ticket=ticket, other=previous, actor=None)
+    else:
+        message = services.ticket_add_inbound(
+            ticket=ticket,
+            contact=contact,
+            body_text=text,
+            body_html=inbound.html,
+            channel=inbound.channel,
+            external_id=inbound.external_id,
+            references=" ".join(inbound.references),
+            in_reply_to=inbound.references[-1] if inbound.references else "",
+            reopen_closed=True,
+            reason=_("customer replied"),
+        )
+        created = False
+    for upload in uploads:
+        attachment_store(message=message, upload=upload)
+    services.event(ticket=ticket, kind="received", actor=None, reason=reason[:300],
+                   channel=inbound.channel, message_id=message.pk)  # fmt: skip
+    claim.message = message
+    claim.save(update_fields=["message"])
+    return IngestResult(ticket, message, created=created, duplicate=False, reason=reason)
+
+
+def _earlier(inbound: InboundMessage) -> IngestResult | None:
+    found = (
+        InboundKey.objects.filter(channel=inbound.channel, key=inbound.key[:600])
+        .select_related("message__ticket")
+        .first()
+    )
+    if found is None or found.message is None:
+        return None
+    message = found.message
+    return IngestResult(message.ticket, message, created=False, duplicate=True,
+                        reason="duplicate delivery")  # fmt: skip
+
+
+# --- Who wrote it ---------------------------------------------------------------------------
+
+
+def contact_for(inbound: InboundMessage) -> Contact:
+    """The contact behind the sender's channel identity; created on first contact."""
+    if inbound.identity_kind == ContactIdentity.Kind.EMAIL:
+        return contact_for_email(email=inbound.identity, name=inbound.sender_name)
+    identity = (
+        ContactIdentity.objects.filter(kind=inbound.identity_kind, value__iexact=inbound.identity)
+        .select_related("contact")
+        .first()
+    )
+    if identity is not None:
+        contact = identity.contact
+        for _hop in range(5):
+            if not contact.merged_into_id:
+                break
+            contact = Contact.objects.get(pk=contact.merged_into_id)
+        return contact
+    if inbound.email:
+        contact = contact_for_email(email=inbound.email, name=inbound.sender_name)
+    else:
+        contact = Contact.objects.create(name=inbound.sender_name or inbound.identity[:150])
+    contact_add_identity(
+        contact=contact, kind=inbound.identity_kind, value=inbound.identity, actor=None
+    )
+    return contact
+
+
+# --- Which ticket ---------------------------------------------------------------------------
+
+
+def find_ticket(inbound: InboundMessage, contact: Contact) -> tuple[Ticket | None, str]:
+    """The ticket this message continues, and why; (None, "") for a new conversation.
+
+    1. a Message-ID it replies to (In-Reply-To / References) is one of the ticket's messages;
+    2. the channel proved the ticket (a signed reply address, a chat session);
+    3. `[#123]` in the subject, but only when the sender is that ticket's requester or was on
+       its thread: knowing a ticket number must not let a stranger write into it.
+    """
+    if inbound.references:
+        found = (
+            Message.objects.filter(external_id__in=inbound.references[-50:])
+            .select_related("ticket")
+            .order_by("-id")
+            .first()
+        )
+        if found is not None:
+            return _live(found.ticket), f"replied to message {found.external_id[:80]}"
+    if inbound.ticket_number is not None:
+        ticket = Ticket.objects.filter(number=inbound.ticket_number).first()
+        if ticket is not None:
+            return _live(ticket), "reply address of the ticket"
+    if inbound.subject_number is not None:
+        ticket = Ticket.objects.filter(number=inbound.subject_number).first()
+        if ticket is not None and _is_participant(ticket, contact, inbound):
+            return _live(ticket), f"[#{ticket.number}] in the subject, from a participant"
+    return None, ""
+
+
+def _live(ticket: Ticket) -> Ticket:
+    """A merged ticket stands for the one it was merged into."""
+    for _hop in range(5):
+        if not ticket.merged_into_id:
+            break
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    return ticket
+
+
+def _is_participant(ticket: Ticket, contact: Contact, inbound: InboundMessage) -> bool:
+    if ticket.requester_id == contact.pk:
+        return True
+    if Message.objects.filter(ticket=ticket, author_contact=contact).exists():
+        return True
+    from .models import InboundEmail  # the addresses that were on the ticket's emails
+
+    address = inbound.identity.lower()
+    return any(
+        address in (row or "").lower().split("\n")
+        for row in InboundEmail.objects.filter(ticket=ticket).values_list("recipients", flat=True)[
+            :200
+        ]
+    )
+
+
+# --- Attachments and notes ------------------------------------------------------------------
+
+
+def _uploads(
+    attachments: list[InboundAttachment], limit: int
+) -> tuple[list[SimpleUploadedFile], list[str]]:
+    from tickets.attachments import attachment_validate
+
+    uploads, refused = [], []
+    for attachment in attachments:
+        if len(attachment.content) > limit:
+            refused.append(
+                _("%(name)s (%(size)d KB) was not attached: the limit is %(limit)d MB.")
+                % {
+                    "name": attachment.filename,
+                    "size": len(attachment.content) // 1024,
+                    "limit": limit // (1024 * 1024),
+                }  # fmt: skip
+            )
+            continue
+        upload = SimpleUploadedFile(
+            attachment.filename or "attachment", attachment.content, attachment.content_type
+        )
+        try:
+            attachment_validate(upload)
+        except AttachmentError as error:
+            refused.append(str(error))
+            continue
+        uploads.append(upload)
+    return uploads, refused
+
+
+def _with_notes(text: str, notes: list[str]) -> str:
+    if not notes:
+        return text
+    listed = "\n".join(f"- {note}" for note in notes)
+    return f"{text}\n\n[{_('Help desk')}]\n{listed}".strip()
