@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from channels_in import urls as channels_urls
 from helpdesk import views as process_views
 from helpdesk.accounts import urls as accounts_urls
 from helpdesk.tenancy import urls as tenancy_urls
@@ -11,6 +12,7 @@ settings_patterns = (
     tenancy_urls.settings_patterns
     + accounts_urls.settings_patterns
     + tickets_urls.settings_patterns
+    + channels_urls.settings_patterns
 )
 
 urlpatterns = [
@@ -19,6 +21,7 @@ urlpatterns = [
     path("agent/", include((tickets_urls.agent_patterns, "tickets"))),
     path("portal/", include((tickets_urls.portal_patterns, "portal"))),
     path("settings/", include((settings_patterns, "settings"))),
+    path("channels/", include((channels_urls.webhook_patterns, "channels"))),
     path("accounts/", include("helpdesk.accounts.urls")),
     path("api/v1/", include("helpdesk.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

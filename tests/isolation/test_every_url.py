@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from channels_in.models import InboundEmail, Mailbox
 from helpdesk.accounts.services import api_token_create
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership
@@ -36,6 +37,9 @@ PUBLIC = {
     "set_language",
     "healthz",
     "readyz",
+    # Token-authenticated (the token is the mailbox's key; another tenant's token is a 404:
+    # tests/channels_in/test_channel_views.py).
+    "channels:email_webhook",
 }
 
 # The JSON API (/api/v1/, namespace "api") takes bearer tokens, never sessions: without a valid
@@ -71,6 +75,9 @@ SAMPLE_KWARGS = {
     "team_id": lambda objs: objs["team"].pk,
     "member_id": lambda objs: objs["team_member"].pk,
     "field_id": lambda objs: objs["custom_field"].pk,
+    "mailbox_id": lambda objs: objs["mailbox"].pk,
+    "inbound_id": lambda objs: objs["inbound"].pk,
+    "webhook_token": lambda objs: objs["mailbox"].webhook_token,
 }
 
 
@@ -133,6 +140,16 @@ def victim(tenant_a, admin, settings, tmp_path):
             "team": team,
             "team_member": t.TeamMember.objects.create(team=team, user=membership.user),
             "custom_field": t.CustomField.objects.create(key="victim", label="Victim"),
+            "mailbox": Mailbox.objects.create(
+                name="Victim", address="victim-secret@alpha.example", kind="forward"
+            ),
+            "inbound": InboundEmail.objects.create(
+                via="command",
+                raw=b"From: nobody\r\n\r\nsecret",
+                raw_digest="x" * 64,
+                status="failed",
+                error="victim secret failure",
+            ),
         }
     forget_host_cache()
     return objs

@@ -1,0 +1,26 @@
+"""channels_in URLs: Settings › Channels (inside the shared "settings" namespace) and the
+inbound webhooks under /channels/ (namespace "channels")."""
+
+from django.urls import path
+
+from . import views_settings, views_webhook
+
+settings_patterns = [
+    path("channels/", views_settings.channels, name="channels"),
+    path("channels/mailboxes/<int:mailbox_id>/", views_settings.mailbox_edit, name="mailbox_edit"),
+    path("channels/unprocessed/", views_settings.unprocessed, name="unprocessed"),
+    path(
+        "channels/unprocessed/<int:inbound_id>/raw/",
+        views_settings.inbound_raw,
+        name="inbound_raw",
+    ),
+    path(
+        "channels/unprocessed/<int:inbound_id>/retry/",
+        views_settings.inbound_retry,
+        name="inbound_retry",
+    ),
+]
+
+webhook_patterns = [
+    path("email/<str:webhook_token>/", views_webhook.email_webhook, name="email_webhook"),
+]
