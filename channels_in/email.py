@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import traceback
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 
 from django.db import transaction
 from django.utils import timezone
@@ -75,9 +77,23 @@ def process(stored: InboundEmail) -> InboundEmail:
         InboundEmail.objects.filter(pk=stored.pk).update(
             status=InboundEmail.Status.FAILED,
             error=f"{type(error).__name__}: {error}\n{detail}".strip()[:5000],
+            **_headers_for_admins(bytes(stored.raw)),
         )
         stored.refresh_from_db()
     return stored
+
+
+def _headers_for_admins(raw: bytes) -> dict[str, str]:
+    """What the unprocessed-mail list can show of a message the parser gave up on."""
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:65536])
+        return {
+            "sender": str(headers.get("From", "") or headers.get("Return-Path", ""))[:320],
+            "subject": str(headers.get("Subject", ""))[:500],
+            "header_message_id": str(headers.get("Message-ID", ""))[:500],
+        }
+    except Exception:  # noqa: BLE001 - best effort only
+        return {}
 
 
 def _store(raw: bytes, *, via: str, mailbox: Mailbox | None) -> InboundEmail:
