@@ -5,6 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from tickets.attachments import AttachmentError, attachment_validate
+from tickets.forms import MAX_FILES, MultipleFileField
+
 from .models import ChannelSettings, Mailbox
 
 
@@ -59,3 +62,51 @@ class ChannelSettingsForm(forms.ModelForm):
         if not 1 <= value <= 50:
             raise forms.ValidationError(_("Choose between 1 and 50 MB."))
         return value
+
+
+class RequestForm(forms.Form):
+    """The public "submit a request" form (web form and portal). `website` is a honeypot:
+    hidden from people (and from assistive technology), filled in by bots."""
+
+    name = forms.CharField(label=_("Your name"), max_length=150, required=False)
+    email = forms.EmailField(label=_("Your email address"))
+    subject = forms.CharField(label=_("Subject"), max_length=250)
+    description = forms.CharField(
+        label=_("How can we help?"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 7}),
+        help_text=_(
+            "The more detail, the faster the answer: order numbers, what you tried, what you saw."
+        ),  # fmt: skip
+    )
+    attachments = MultipleFileField(label=_("Attach files"), required=False)
+    website = forms.CharField(required=False, label=_("Leave this field empty"))
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args, contact=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contact = contact
+        if contact is not None:  # signed-in customers are known: no name or address to type
+            del self.fields["name"]
+            del self.fields["email"]
+        self.fields["website"].widget.attrs.update(
+            {"tabindex": "-1", "autocomplete": "off", "aria-hidden": "true"}
+        )
+        for name in ("name", "email"):
+            if name in self.fields:
+                self.fields[name].widget.attrs["autocomplete"] = name
+
+    def clean_attachments(self):
+        files = self.cleaned_data.get("attachments") or []
+        if len(files) > MAX_FILES:
+            raise forms.ValidationError(_("Attach at most %(n)d files.") % {"n": MAX_FILES})
+        for upload in files:
+            try:
+                attachment_validate(upload)
+            except AttachmentError as error:
+                raise forms.ValidationError(str(error)) from error
+        return files
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.cleaned_data.get("website"))

@@ -3,7 +3,7 @@ inbound webhooks under /channels/ (namespace "channels")."""
 
 from django.urls import path
 
-from . import views_settings, views_webhook
+from . import views_settings, views_webform, views_webhook
 
 settings_patterns = [
     path("channels/", views_settings.channels, name="channels"),
@@ -23,4 +23,10 @@ settings_patterns = [
 
 webhook_patterns = [
     path("email/<str:webhook_token>/", views_webhook.email_webhook, name="email_webhook"),
+]
+
+# /portal/… (namespace "portal"): anyone may submit a request.
+portal_patterns = [
+    path("requests/new/", views_webform.request_new, name="request_new"),
+    path("requests/thanks/", views_webform.request_thanks, name="request_thanks"),
 ]

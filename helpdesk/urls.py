@@ -19,7 +19,10 @@ urlpatterns = [
     path("", include((tickets_urls.public_patterns, "public"))),
     path("agent/", include((tickets_urls.agent_home_patterns, "agent"))),
     path("agent/", include((tickets_urls.agent_patterns, "tickets"))),
-    path("portal/", include((tickets_urls.portal_patterns, "portal"))),
+    path(
+        "portal/",
+        include((tickets_urls.portal_patterns + channels_urls.portal_patterns, "portal")),
+    ),
     path("settings/", include((settings_patterns, "settings"))),
     path("channels/", include((channels_urls.webhook_patterns, "channels"))),
     path("accounts/", include("helpdesk.accounts.urls")),

@@ -40,6 +40,9 @@ PUBLIC = {
     # Token-authenticated (the token is the mailbox's key; another tenant's token is a 404:
     # tests/channels_in/test_channel_views.py).
     "channels:email_webhook",
+    # Anyone may write in (rate-limited; the confirmation reads only this browser's session).
+    "portal:request_new",
+    "portal:request_thanks",
 }
 
 # The JSON API (/api/v1/, namespace "api") takes bearer tokens, never sessions: without a valid

@@ -7,8 +7,11 @@ from helpdesk.accounts.decorators import customer_required, staff_required
 
 
 def public_home(request: HttpRequest) -> HttpResponse:
-    """The tenant's front door: sign in, or (later issues) search answers and submit a request."""
-    return render(request, "tickets/public_home.html", {"nav_active": "home"})
+    """The tenant's front door: sign in, or submit a request (the knowledge base comes later)."""
+    from channels_in.views_webform import request_form
+
+    context = {"nav_active": "home", "request_form": request_form(request)}
+    return render(request, "tickets/public_home.html", context)
 
 
 @staff_required()
