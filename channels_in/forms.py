@@ -27,7 +27,10 @@ class MailboxForm(forms.ModelForm):
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("kind", Mailbox.Kind.FORWARD)
         super().__init__(*args, **kwargs)
+        if not self.instance.pk or not self.instance.imap_password:
+            self.fields["imap_password"].help_text = ""
         for name in ("imap_host", "imap_username", "imap_folder", "processed_folder"):
             self.fields[name].widget.attrs["autocomplete"] = "off"
         self.fields["address"].widget.attrs["autocomplete"] = "off"

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from channels_in.email import receive_email
+from channels_in.models import Mailbox
+from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership
 from tests.e2e.conftest import ARTIFACTS, tenant_url
 from tests.factories import (
@@ -31,11 +34,17 @@ STAFF_PAGES = [
     "/settings/users/",
     "/settings/general/",
     "/settings/security/",
+    "/settings/channels/",
+    "/settings/channels/mailboxes/{mailbox}/",
+    "/settings/channels/unprocessed/",
     "/accounts/tokens/",
     "/accounts/profile/",
 ]
-ANONYMOUS_PAGES = ["/", "/accounts/login/", "/accounts/password-reset/", "/accounts/signup/"]
-CUSTOMER_PAGES = ["/portal/"]
+ANONYMOUS_PAGES = [
+    "/", "/accounts/login/", "/accounts/password-reset/", "/accounts/signup/",
+    "/portal/requests/new/",
+]  # fmt: skip
+CUSTOMER_PAGES = ["/portal/", "/portal/requests/new/"]
 SIZES = {"desktop": (1280, 800), "phone": (375, 740)}
 
 UNLABELLED_CONTROLS = """
@@ -63,6 +72,12 @@ def acme(transactional_db):
         body="我的订单 #A-1029 已经一周了还没有发货，请帮忙查询。",
         tags=["shipping", "物流"],
     )
+    with tenant_context(tenant):
+        Mailbox.objects.create(
+            name="Support", address="help@acme.example", kind="imap", imap_host="imap.acme.example",
+            imap_username="help", imap_password="x", last_error="LOGIN failed: wrong password",
+        )  # fmt: skip
+        receive_email(b"Subject: \xff broken\r\n\r\nno sender", via="command")
     return tenant
 
 
@@ -104,8 +119,10 @@ def test_pages(browser, live_server, acme, lang, size):
         page.goto(tenant_url(live_server, acme, path))
         check(page, f"anon{path}", lang, size)
     sign_in(page, live_server, acme, "admin@acme.test")
+    with tenant_context(acme):
+        mailbox = Mailbox.objects.get().pk
     for path in STAFF_PAGES:
-        page.goto(tenant_url(live_server, acme, path))
+        page.goto(tenant_url(live_server, acme, path.format(mailbox=mailbox)))
         check(page, path, lang, size)
     context.clear_cookies()
     for host in (f"acme.localhost:{port}",):
