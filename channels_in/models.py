@@ -176,3 +176,42 @@ class BouncedAddress(TenantModel):
         constraints = [
             models.UniqueConstraint("tenant", Lower("address"), name="bouncedaddress_uniq")
         ]
+
+
+class ChatSettings(TenantModel):
+    """The live chat widget of a tenant: where it may run and when agents answer live."""
+
+    enabled = models.BooleanField(_("chat widget on"), default=True)
+    title = models.CharField(_("widget title"), max_length=80, blank=True)
+    greeting = models.CharField(_("greeting"), max_length=300, blank=True)
+    allowed_origins = models.TextField(
+        _("sites allowed to embed the widget"),
+        blank=True,
+        help_text=_("One origin per line, e.g. https://www.example.com"),
+    )
+    days = models.CharField(
+        _("chat days"), max_length=20, default="0,1,2,3,4", help_text="ISO weekdays, 0 = Monday"
+    )
+    opens_at = models.TimeField(_("opens at"), default="09:00")
+    closes_at = models.TimeField(_("closes at"), default="18:00")
+
+    class Meta:
+        verbose_name = _("chat settings")
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="chatsettings_tenant_uniq")]
+
+    def origins(self) -> set[str]:
+        return {line.strip().rstrip("/").lower() for line in self.allowed_origins.splitlines()
+                if line.strip()}  # fmt: skip
+
+
+class ChatSession(TenantModel):
+    """One visitor's conversation through the widget. The token is its only key: whoever
+    holds it (the visitor's browser) reads and writes this conversation and nothing else."""
+
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    contact = models.ForeignKey("tickets.Contact", on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    visitor_email = models.EmailField(blank=True)
+    origin = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)

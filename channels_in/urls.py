@@ -3,7 +3,7 @@ inbound webhooks under /channels/ (namespace "channels")."""
 
 from django.urls import path
 
-from . import views_settings, views_webform, views_webhook
+from . import views_chat, views_settings, views_webform, views_webhook
 
 settings_patterns = [
     path("channels/", views_settings.channels, name="channels"),
@@ -23,6 +23,11 @@ settings_patterns = [
 
 webhook_patterns = [
     path("email/<str:webhook_token>/", views_webhook.email_webhook, name="email_webhook"),
+    path("chat/config/", views_chat.config, name="chat_config"),
+    path("chat/start/", views_chat.start, name="chat_start"),
+    path("chat/offline/", views_chat.offline, name="chat_offline"),
+    path("chat/<str:session_token>/messages/", views_chat.messages, name="chat_messages"),
+    path("chat/<str:session_token>/transcript/", views_chat.transcript, name="chat_transcript"),
 ]
 
 # /portal/… (namespace "portal"): anyone may submit a request.

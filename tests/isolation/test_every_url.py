@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from channels_in.models import InboundEmail, Mailbox
+from channels_in.models import ChatSession, InboundEmail, Mailbox
 from helpdesk.accounts.services import api_token_create
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership
@@ -43,6 +43,13 @@ PUBLIC = {
     # Anyone may write in (rate-limited; the confirmation reads only this browser's session).
     "portal:request_new",
     "portal:request_thanks",
+    # The live chat widget's endpoints: a conversation is reached only by its session token
+    # (another tenant's token is a 404: tests/channels_in/test_chat.py).
+    "channels:chat_config",
+    "channels:chat_start",
+    "channels:chat_offline",
+    "channels:chat_messages",
+    "channels:chat_transcript",
 }
 
 # The JSON API (/api/v1/, namespace "api") takes bearer tokens, never sessions: without a valid
@@ -81,6 +88,7 @@ SAMPLE_KWARGS = {
     "mailbox_id": lambda objs: objs["mailbox"].pk,
     "inbound_id": lambda objs: objs["inbound"].pk,
     "webhook_token": lambda objs: objs["mailbox"].webhook_token,
+    "session_token": lambda objs: objs["chat_session"].token,
 }
 
 
@@ -146,6 +154,7 @@ def victim(tenant_a, admin, settings, tmp_path):
             "mailbox": Mailbox.objects.create(
                 name="Victim", address="victim-secret@alpha.example", kind="forward"
             ),
+            "chat_session": ChatSession.objects.create(contact=ticket.requester, ticket=ticket),
             "inbound": InboundEmail.objects.create(
                 via="command",
                 raw=b"From: nobody\r\n\r\nsecret",
