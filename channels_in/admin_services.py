@@ -9,7 +9,7 @@ from helpdesk.accounts.models import User
 from helpdesk.tenancy.services import audit
 
 from .email import process
-from .models import ChannelSettings, InboundEmail, Mailbox
+from .models import ChannelSettings, ChatSettings, InboundEmail, Mailbox
 
 
 class ChannelError(ValueError):
@@ -69,3 +69,16 @@ def inbound_retry(*, inbound: InboundEmail, actor: User) -> InboundEmail:
         inbound=inbound.pk,
     )
     return result
+
+
+@transaction.atomic
+def chat_settings_save(*, settings: ChatSettings, actor: User) -> ChatSettings:
+    settings.save()
+    audit(
+        actor=actor,
+        action="chat.settings",
+        summary=f"Live chat {'on' if settings.enabled else 'off'}, "
+        f"{settings.opens_at}-{settings.closes_at} on days {settings.days or '-'}, "
+        f"{len(settings.origins())} allowed site(s)",
+    )
+    return settings

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tickets.attachments import AttachmentError, attachment_validate
 from tickets.forms import MAX_FILES, MultipleFileField
 
-from .models import ChannelSettings, Mailbox
+from .models import ChannelSettings, ChatSettings, Mailbox
 
 
 class MailboxForm(forms.ModelForm):
@@ -113,3 +115,54 @@ class RequestForm(forms.Form):
     @property
     def is_bot(self) -> bool:
         return bool(self.cleaned_data.get("website"))
+
+
+WEEKDAYS = [
+    ("0", _("Monday")), ("1", _("Tuesday")), ("2", _("Wednesday")), ("3", _("Thursday")),
+    ("4", _("Friday")), ("5", _("Saturday")), ("6", _("Sunday")),
+]  # fmt: skip
+
+
+class ChatSettingsForm(forms.ModelForm):
+    chat_days = forms.MultipleChoiceField(
+        label=_("Chat days"), choices=WEEKDAYS, required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+
+    class Meta:
+        model = ChatSettings
+        fields = ["enabled", "title", "greeting", "opens_at", "closes_at", "allowed_origins"]
+        widgets = {
+            "opens_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "closes_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "allowed_origins": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["chat_days"].initial = [d for d in self.instance.days.split(",") if d]
+        self.fields["allowed_origins"].widget.attrs["placeholder"] = "https://www.example.com"
+
+    def clean_allowed_origins(self) -> str:
+        lines = []
+        for line in self.cleaned_data["allowed_origins"].splitlines():
+            origin = line.strip().rstrip("/")
+            if not origin:
+                continue
+            if not re.fullmatch(r"https?://[a-z0-9.-]+(:\d{1,5})?", origin.lower()):
+                raise forms.ValidationError(
+                    _("“%(origin)s” is not an origin like https://www.example.com.")
+                    % {"origin": origin}
+                )
+            lines.append(origin.lower())
+        return "\n".join(lines)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("opens_at") and data.get("closes_at") and data["opens_at"] >= data["closes_at"]:
+            self.add_error("closes_at", _("Closing time must be after opening time."))
+        return data
+
+    def save(self, commit: bool = True):
+        self.instance.days = ",".join(sorted(self.cleaned_data.get("chat_days") or []))
+        return super().save(commit=commit)

@@ -190,7 +190,7 @@ class ChatSettings(TenantModel):
         help_text=_("One origin per line, e.g. https://www.example.com"),
     )
     days = models.CharField(
-        _("chat days"), max_length=20, default="0,1,2,3,4", help_text="ISO weekdays, 0 = Monday"
+        _("chat days"), max_length=20, default="0,1,2,3,4", help_text="Weekday numbers, 0 = Monday"
     )
     opens_at = models.TimeField(_("opens at"), default="09:00")
     closes_at = models.TimeField(_("closes at"), default="18:00")

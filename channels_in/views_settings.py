@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -16,7 +17,8 @@ from helpdesk.lib.params import int_param
 from tickets.outbound import support_address
 
 from . import admin_services
-from .forms import ChannelSettingsForm, MailboxForm
+from .chat import chat_settings
+from .forms import ChannelSettingsForm, ChatSettingsForm, MailboxForm
 from .ingest import channel_settings
 from .models import InboundEmail, Mailbox
 
@@ -69,6 +71,13 @@ def channels(request: HttpRequest) -> HttpResponse:
             request, _("Mailbox %(address)s added.") % {"address": form.instance.address}
         )
         return redirect("settings:channels")
+    chat_form = ChatSettingsForm(
+        request.POST if "save_chat" in request.POST else None, instance=chat_settings()
+    )
+    if "save_chat" in request.POST and chat_form.is_valid():
+        admin_services.chat_settings_save(settings=chat_form.save(commit=False), actor=request.user)
+        messages.success(request, _("Live chat settings saved."))
+        return redirect("settings:channels")
     if "save_settings" in request.POST and settings_form.is_valid():
         admin_services.channel_settings_save(settings=settings_form.save(commit=False),
                                              actor=request.user)  # fmt: skip
@@ -81,6 +90,8 @@ def channels(request: HttpRequest) -> HttpResponse:
         "nav_active": "settings",
         "form": form,
         "settings_form": settings_form,
+        "chat_form": chat_form,
+        "widget_src": request.build_absolute_uri(static("widget.js")),
         "mailboxes": mailboxes,
         "support_address": support_address(),
         "smtp_port": getattr(settings, "HELPDESK_SMTPD_PORT", 2525),
@@ -88,7 +99,7 @@ def channels(request: HttpRequest) -> HttpResponse:
         .order_by()[:1000]
         .count(),
     }
-    errors = form.errors or settings_form.errors
+    errors = form.errors or settings_form.errors or chat_form.errors
     return render(
         request, "channels_in/settings_channels.html", context, status=422 if errors else 200
     )

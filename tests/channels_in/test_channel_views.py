@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from channels_in.email import receive_email
-from channels_in.models import ChannelSettings, InboundEmail, Mailbox
+from channels_in.models import ChannelSettings, ChatSettings, InboundEmail, Mailbox
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import AuditEvent
 from tests.helpers import host_of, sign_in
@@ -171,3 +171,24 @@ def test_webhook_of_a_paused_mailbox_is_a_404(client, tenant_a, mailbox):
     response = client.post(hook(mailbox), RAW, content_type="message/rfc822",
                            HTTP_HOST=host_of(tenant_a))  # fmt: skip
     assert response.status_code == 404
+
+
+def test_admin_sets_chat_hours_and_allowed_sites(admin_client, tenant_a):
+    response = admin_client.post(reverse("settings:channels"), {
+        "save_chat": "1", "enabled": "on", "title": "Acme chat", "greeting": "Hi!",
+        "chat_days": ["0", "2", "4"], "opens_at": "08:30", "closes_at": "17:00",
+        "allowed_origins": "https://www.Shop.example/\nhttp://localhost:3000",
+    })  # fmt: skip
+    assert response.status_code == 302
+    with tenant_context(tenant_a):
+        chat = ChatSettings.objects.get()
+        assert chat.days == "0,2,4" and chat.origins() == {"https://www.shop.example",
+                                                            "http://localhost:3000"}  # fmt: skip
+    bad = admin_client.post(reverse("settings:channels"), {
+        "save_chat": "1", "opens_at": "18:00", "closes_at": "09:00",
+        "allowed_origins": "javascript:alert(1)",
+    })  # fmt: skip
+    assert bad.status_code == 422
+    assert {"closes_at", "allowed_origins"} <= set(bad.context["chat_form"].errors)
+    page = admin_client.get(reverse("settings:channels")).content.decode()
+    assert "widget.js" in page and 'data-tenant="alpha"' in page
