@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
                 ('title', models.CharField(blank=True, max_length=80, verbose_name='widget title')),
                 ('greeting', models.CharField(blank=True, max_length=300, verbose_name='greeting')),
                 ('allowed_origins', models.TextField(blank=True, help_text='One origin per line, e.g. https://www.example.com', verbose_name='sites allowed to embed the widget')),
-                ('days', models.CharField(default='0,1,2,3,4', help_text='ISO weekdays, 0 = Monday', max_length=20, verbose_name='chat days')),
+                ('days', models.CharField(default='0,1,2,3,4', help_text='Weekday numbers, 0 = Monday', max_length=20, verbose_name='chat days')),
                 ('opens_at', models.TimeField(default='09:00', verbose_name='opens at')),
                 ('closes_at', models.TimeField(default='18:00', verbose_name='closes at')),
                 ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant')),
