@@ -67,7 +67,7 @@
     ".panel[hidden]{display:none}.head{display:flex;align-items:center;justify-content:space-between;gap:8px;padding:12px 14px;background:#1d4ed8;color:#fff}" +
     ".head h2{font-size:16px;margin:0}.x{border:0;background:transparent;color:#fff;font-size:22px;line-height:1;cursor:pointer;padding:2px 6px}" +
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f9fafb}" +
-    ".msg{max-width:85%;padding:8px 11px;border-radius:10px;font-size:14px;line-height:1.45;white-space:pre-wrap;word-wrap:break-word}" +
+    ".msg{margin:0;max-width:85%;padding:8px 11px;border-radius:10px;font-size:14px;line-height:1.45;white-space:pre-wrap;word-wrap:break-word}" +
     ".msg.visitor{align-self:flex-end;background:#1d4ed8;color:#fff}.msg.agent{align-self:flex-start;background:#fff;border:1px solid #e4e7ec}" +
     ".who{display:block;font-size:11px;opacity:.8;margin-bottom:2px}.note{font-size:13px;color:#475467;margin:0}" +
     "form{display:flex;flex-direction:column;gap:8px;padding:10px;border-top:1px solid #e4e7ec;background:#fff}" +
