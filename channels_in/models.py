@@ -138,6 +138,7 @@ class InboundEmail(TenantModel):
                 condition=Q(status="failed"),
             ),
             models.Index(fields=["tenant", "ticket"], name="inboundemail_ticket"),
+            models.Index(fields=["tenant", "raw_digest"], name="inboundemail_digest"),
         ]
 
     def __str__(self) -> str:
