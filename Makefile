@@ -79,15 +79,21 @@ stop:
 status:
 	@bash scripts/devservices.sh status || true
 
-# System packages: gettext (msgfmt) for compilemessages.
+# System packages: gettext (msgfmt) for compilemessages; dovecot-imapd, the real IMAP server the
+# IMAP polling tests start on a free loopback port (tests/imap_server.py; they skip without it).
 sysdeps:
-	@if ! command -v msgfmt >/dev/null 2>&1; then \
+	@missing=(); \
+	command -v msgfmt >/dev/null 2>&1 || missing+=(gettext); \
+	command -v dovecot >/dev/null 2>&1 || [[ -x /usr/sbin/dovecot ]] || missing+=(dovecot-imapd); \
+	if (( $${#missing[@]} )); then \
 	    if [[ $$(id -u) == 0 ]]; then \
-	        echo "Installing gettext (msgfmt) with apt-get..."; \
+	        echo "Installing $${missing[*]} with apt-get..."; \
 	        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
-	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gettext >/dev/null; \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$${missing[@]}" >/dev/null; \
+	    elif [[ " $${missing[*]} " == *" gettext "* ]]; then \
+	        echo "ERROR: msgfmt not found: install gettext (sudo apt-get install -y $${missing[*]})" >&2; exit 1; \
 	    else \
-	        echo "ERROR: msgfmt not found: install gettext (sudo apt-get install -y gettext)" >&2; exit 1; \
+	        echo "WARNING: dovecot not found, the IMAP tests will be skipped (sudo apt-get install -y dovecot-imapd)" >&2; \
 	    fi; \
 	fi
 
