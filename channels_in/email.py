@@ -46,15 +46,15 @@ def process(stored: InboundEmail) -> InboundEmail:
     retry = stored.status == InboundEmail.Status.FAILED
     try:
         with transaction.atomic():
+            settings = channel_settings()
             parsed = parse_email(
-                bytes(stored.raw),
-                max_attachment_bytes=channel_settings().max_attachment_mb * 1024 * 1024,
+                bytes(stored.raw), max_attachment_bytes=settings.max_attachment_mb * 1024 * 1024
             )
             _describe(stored, parsed)
             if parsed.is_bounce:
                 result = _bounce(parsed)
             else:
-                result = ingest(to_inbound(parsed, mailbox=stored.mailbox))
+                result = ingest(to_inbound(parsed, mailbox=stored.mailbox), settings=settings)
             if result is None:
                 stored.status = InboundEmail.Status.PROCESSED
                 stored.thread_reason = "bounce of a message we did not send"
@@ -70,7 +70,10 @@ def process(stored: InboundEmail) -> InboundEmail:
                 )
             stored.notes = "\n".join(parsed.notes)
             stored.error = ""
-            stored.save()
+            stored.save(update_fields=[  # not `raw`: it is stored already, and can be large
+                "header_message_id", "sender", "recipients", "subject", "is_auto", "status",
+                "ticket", "message", "thread_reason", "notes", "error",
+            ])  # fmt: skip
     except Exception as error:  # noqa: BLE001 - hostile or broken mail must not stop the worker
         logger.warning("inbound email %s failed: %s", stored.pk, error)
         detail = "" if isinstance(error, EmailParseError) else traceback.format_exc(limit=5)

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from tickets import services
 from tickets.attachments import AttachmentError, attachment_store
-from tickets.contacts import contact_add_identity, contact_for_email
+from tickets.contacts import contact_add_identity, contact_for_email, identity_normalise
 from tickets.models import Contact, ContactIdentity, Message, Ticket
 
 from .inbound import InboundAttachment, InboundMessage
@@ -48,21 +48,23 @@ def channel_settings() -> ChannelSettings:
 
 
 @transaction.atomic
-def ingest(inbound: InboundMessage, *, max_attachment_bytes: int | None = None) -> IngestResult:
-    earlier = _earlier(inbound)
-    if earlier is not None:
-        return earlier
-    try:
+def ingest(
+    inbound: InboundMessage,
+    *,
+    max_attachment_bytes: int | None = None,
+    settings: ChannelSettings | None = None,
+) -> IngestResult:
+    try:  # claim first: a new message (the common case) costs one INSERT, not a SELECT too
         with transaction.atomic():
             claim = InboundKey.objects.create(channel=inbound.channel, key=inbound.key[:600])
-    except IntegrityError:  # a concurrent delivery of the same message committed first
+    except IntegrityError:  # delivered before (or concurrently, and that one committed first)
         earlier = _earlier(inbound)
         if earlier is None:
             raise
         return earlier
     contact = contact_for(inbound)
     ticket, reason = find_ticket(inbound, contact)
-    settings = channel_settings()
+    settings = settings or channel_settings()
     previous = None
     follow_up = settings.closed_reply == ChannelSettings.ClosedReply.FOLLOW_UP
     if ticket is not None and ticket.status == Ticket.Status.CLOSED and follow_up:
@@ -81,7 +83,7 @@ def ingest(inbound: InboundMessage, *, max_attachment_bytes: int | None = None) 
             external_id=inbound.external_id,
             language=inbound.language,
         )
-        message = ticket.messages.get()
+        message = ticket.first_message
         created = True
         reason = reason or "new conversation"
         if previous is not None:
@@ -102,8 +104,9 @@ def ingest(inbound: InboundMessage, *, max_attachment_bytes: int | None = None) 
         created = False
     for upload in uploads:
         attachment_store(message=message, upload=upload)
-    services.event(ticket=ticket, kind="received", actor=None, reason=reason[:300],
-                   channel=inbound.channel, message_id=message.pk)  # fmt: skip
+    if not created:  # a new ticket's "created" event already says where it came from
+        services.event(ticket=ticket, kind="received", actor=None, reason=reason[:300],
+                       channel=inbound.channel, message_id=message.pk)  # fmt: skip
     claim.message = message
     claim.save(update_fields=["message"])
     return IngestResult(ticket, message, created=created, duplicate=False, reason=reason)
@@ -130,7 +133,10 @@ def contact_for(inbound: InboundMessage) -> Contact:
     if inbound.identity_kind == ContactIdentity.Kind.EMAIL:
         return contact_for_email(email=inbound.identity, name=inbound.sender_name)
     identity = (
-        ContactIdentity.objects.filter(kind=inbound.identity_kind, value__iexact=inbound.identity)
+        ContactIdentity.objects.filter(
+            kind=inbound.identity_kind,
+            value=identity_normalise(inbound.identity_kind, inbound.identity),
+        )
         .select_related("contact")
         .first()
     )
@@ -165,6 +171,7 @@ def find_ticket(inbound: InboundMessage, contact: Contact) -> tuple[Ticket | Non
     if inbound.references:
         found = (
             Message.objects.filter(external_id__in=inbound.references[-50:])
+            .exclude(external_id="")
             .select_related("ticket")
             .order_by("-id")
             .first()

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -55,10 +56,17 @@ def _label(contact: Contact) -> str:
 
 def _email_owner(email: str, *, exclude: Contact) -> Contact | None:
     """Another live contact reachable at `email` (as primary address or as an identity)."""
-    owner = Contact.objects.filter(email__iexact=email).exclude(pk=exclude.pk).first()
+    owner = (
+        Contact.objects.filter(email__lower=email.lower())
+        .exclude(email="")
+        .exclude(pk=exclude.pk)
+        .first()
+    )
     if owner is None:
         identity = (
-            ContactIdentity.objects.filter(kind=ContactIdentity.Kind.EMAIL, value__iexact=email)
+            ContactIdentity.objects.filter(
+                kind=ContactIdentity.Kind.EMAIL, value__lower=email.lower()
+            )
             .exclude(contact=exclude)
             .select_related("contact")
             .first()
@@ -165,7 +173,7 @@ def contact_add_identity(
         raise ContactError(_("This contact was merged into another one."))
     value = identity_normalise(kind, value)
     existing = (
-        ContactIdentity.objects.filter(kind=kind, value__iexact=value)
+        ContactIdentity.objects.filter(kind=kind, value__lower=value.lower())
         .select_related("contact")
         .first()
     )
@@ -374,15 +382,21 @@ class ContactExistsError(TicketError):
         super().__init__(_("A contact with this email address already exists."))
 
 
-def _contact_by_email(email: str) -> Contact | None:
-    contact = Contact.objects.filter(email__iexact=email).select_related("merged_into").first()
-    if contact is None:
-        identity = (
-            ContactIdentity.objects.filter(kind=ContactIdentity.Kind.EMAIL, value__iexact=email)
-            .select_related("contact")
-            .first()
+def _contact_by_email(email: str, *, fold_case: bool = False) -> Contact | None:
+    """The live contact at `email`, as primary address or identity. Addresses are stored
+    lower-cased, so this is an exact match: an index lookup even under row-level security,
+    where LOWER(email) (not leakproof) would scan every contact of the tenant. `fold_case`
+    also finds an address stored in another case (the rare conflict path)."""
+    email = email.strip().lower()
+    if fold_case:
+        match = Q(email__lower=email) | Q(
+            identities__kind=ContactIdentity.Kind.EMAIL, identities__value__lower=email
         )
-        contact = identity.contact if identity else None
+    else:
+        match = Q(email=email) | Q(
+            identities__kind=ContactIdentity.Kind.EMAIL, identities__value=email
+        )
+    contact = Contact.objects.filter(match).select_related("merged_into").order_by("pk").first()
     for _hop in range(5):  # a merged contact stands for the one it was merged into
         if contact is None or not contact.merged_into_id:
             break
@@ -408,8 +422,8 @@ def contact_create(
                 language=language,
                 notes=notes.strip(),
             )
-    except IntegrityError:  # created by a concurrent request since we looked
-        raise ContactExistsError(_contact_by_email(email)) from None
+    except IntegrityError:  # created since we looked, or stored in another case
+        raise ContactExistsError(_contact_by_email(email, fold_case=True)) from None
 
 
 @transaction.atomic

@@ -11,6 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from helpdesk.tenancy.models import TenantModel
 
+# `email__lower="a@b.c"` compiles to LOWER(email) = 'a@b.c': the lookup the unique indexes on
+# Lower("email") / Lower("value") can answer (`__iexact` compiles to UPPER(...) and scans).
+models.CharField.register_lookup(Lower)
+
 
 class CustomerTier(models.TextChoices):
     STANDARD = "standard", _("Standard")
@@ -77,6 +81,9 @@ class Contact(TenantModel):
     class Meta:
         verbose_name = _("contact")
         ordering = ["name"]
+        # Lookups by address are exact matches on the stored (lower-cased) value: under RLS an
+        # index on LOWER(email) is not used (LOWER is not leakproof); this one is.
+        indexes = [models.Index(fields=["tenant", "email"], name="contact_tenant_email")]
         constraints = [
             models.UniqueConstraint(
                 "tenant",
@@ -125,6 +132,9 @@ class ContactIdentity(TenantModel):
 
     class Meta:
         verbose_name = _("contact identity")
+        indexes = [
+            models.Index(fields=["tenant", "kind", "value"], name="identity_tenant_kind_value")
+        ]
         constraints = [
             models.UniqueConstraint(
                 "tenant", "kind", Lower("value"), name="identity_tenant_kind_value_uniq"

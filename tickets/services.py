@@ -152,8 +152,9 @@ def ticket_create(
     text, markup = _bodies(body_text, body_html)
     subject = " ".join(subject.split())[:250] or _snippet(text)[:80] or _("(no subject)")
     now = timezone.now()
+    number = next_ticket_number()
     ticket = Ticket.objects.create(
-        number=next_ticket_number(),
+        number=number,
         subject=subject,
         requester=requester,
         organization_id=requester.organization_id,
@@ -168,7 +169,13 @@ def ticket_create(
         snippet=_snippet(text),
         last_activity_at=now,
         status=Ticket.Status.OPEN if assignee else Ticket.Status.NEW,
-    )
+        # Segmented once, written with the row (not by two UPDATEs afterwards).
+        search_title=search.ticket_title_text(
+            number=number, subject=subject, requester_name=requester.name,
+            requester_email=requester.email,
+        ),
+        search_body=search.segment(text)[: search.MAX_BODY_CHARS],
+    )  # fmt: skip
     message = Message.objects.create(
         ticket=ticket,
         kind=Message.Kind.REPLY,
@@ -185,8 +192,7 @@ def ticket_create(
     if tags:
         _add_tags(ticket, tags)
     event(ticket=ticket, kind="created", actor=actor, channel=channel)
-    _refresh_title(ticket)
-    search.append_body(ticket.pk, text)
+    ticket.first_message = message  # type: ignore[attr-defined] - for callers (ingest)
     return ticket
 
 

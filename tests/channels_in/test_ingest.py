@@ -33,7 +33,8 @@ def test_new_conversation_opens_a_ticket_for_a_new_contact(tenant_a):
         assert result.ticket.requester.email == "new.person@example.cn"
         assert result.ticket.requester.name == "Li Na"
         assert result.message.direction == Message.Direction.IN
-        assert result.ticket.events.filter(kind="received", reason="new conversation").exists()
+        assert result.reason == "new conversation"
+        assert result.ticket.events.filter(kind="created", data__channel="email").exists()
 
 
 def test_same_key_twice_writes_nothing_the_second_time(tenant_a):
