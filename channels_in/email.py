@@ -145,7 +145,7 @@ def to_inbound(parsed: ParsedEmail, *, mailbox: Mailbox | None = None) -> Inboun
     )
     key = f"{parsed.message_id or '-'}|{parsed.content_digest()}"
     attachments = [
-        InboundAttachment(a.filename, a.content_type, a.content, a.inline)
+        InboundAttachment(a.filename, a.content_type, a.content, a.inline, a.content_id)
         for a in parsed.attachments
     ]
     return InboundMessage(
@@ -158,6 +158,7 @@ def to_inbound(parsed: ParsedEmail, *, mailbox: Mailbox | None = None) -> Inboun
         subject=clean_subject(parsed.subject) or parsed.subject,
         text=strip_quoted(parsed.text) if parsed.in_reply_to or parsed.references
         else parsed.text,
+        reply_text=strip_quoted(parsed.text),
         html=parsed.html,
         attachments=attachments,
         notes=parsed.notes,
@@ -192,19 +193,29 @@ def _bounce(parsed: ParsedEmail) -> IngestResult | None:
         return None
     ticket = original.ticket
     recipients = ", ".join(parsed.bounced_recipients) or ticket.requester.email
-    Message.objects.filter(pk=original.pk).update(
-        delivery_status=Message.Delivery.FAILED,
-        delivery_error=f"Bounced: {recipients}"[:500],
-        delivery_changed_at=timezone.now(),
+    failed = parsed.bounce_action == "failed"
+    if failed:
+        Message.objects.filter(pk=original.pk).update(
+            delivery_status=Message.Delivery.FAILED,
+            delivery_error=f"Bounced: {recipients}"[:500],
+            delivery_changed_at=timezone.now(),
+        )
+    headline = (
+        f"Delivery failed to {recipients}."
+        if failed
+        else f"Delivery to {recipients} is {parsed.bounce_action}; the mail server keeps trying."
     )
     note = Message.objects.create(
         ticket=ticket,
         kind=Message.Kind.NOTE,
         direction=Message.Direction.IN,
         channel=Ticket.Channel.EMAIL,
-        body_text=f"Delivery failed to {recipients}.\n\n{parsed.text}"[:20000],
+        body_text=f"{headline}\n\n{parsed.text}"[:20000],
         external_id=parsed.message_id,
     )
+    if not failed:
+        return IngestResult(ticket, note, created=False, duplicate=False,
+                            reason=f"delivery {parsed.bounce_action} notice")  # fmt: skip
     from tickets import services
 
     for address in parsed.bounced_recipients or [ticket.requester.email]:

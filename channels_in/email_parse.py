@@ -15,7 +15,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
@@ -76,6 +76,7 @@ class ParsedEmail:
     is_bounce: bool = False
     bounced_message_ids: list[str] = field(default_factory=list)
     bounced_recipients: list[str] = field(default_factory=list)
+    bounce_action: str = "failed"  # from the DSN's Action: field; "delayed" is not a failure
     language_hint: str = ""
 
     @property
@@ -146,37 +147,55 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = 20 * 1024 * 1024) -> 
 # --- Headers -------------------------------------------------------------------------------
 
 
-def _header(value: str) -> str:
-    """RFC 2047 encoded words decoded, with the same charset aliases as bodies."""
+def _header(value: str | Header) -> str:
+    """RFC 2047 encoded words decoded, with the same charset aliases as bodies. A header sent
+    as raw 8-bit bytes (common with Chinese mail) arrives as a Header of unknown-8bit bytes,
+    read like an unlabelled body."""
     if not value:
         return ""
-    value = str(value)
     try:
         parts = [
             (chunk, CHARSET_ALIASES.get((charset or "").lower(), charset))
-            for chunk, charset in decode_header(value)
+            for chunk, charset in decode_header(value if isinstance(value, Header) else str(value))
         ]
     except Exception:  # noqa: BLE001 - a malformed encoded word: show it as it came
-        return value.replace("\r", "").replace("\n", " ")
-    try:
-        text = str(make_header(parts))
-    except (LookupError, UnicodeDecodeError):
-        text = "".join(
-            _decode(chunk, charset) if isinstance(chunk, bytes) else chunk
-            for chunk, charset in parts
-        )
+        return str(value).replace("\r", "").replace("\n", " ")
+    if any(isinstance(chunk, bytes) for chunk, _charset in parts):
+        text = _join_words(parts)
+    else:
+        text = "".join(chunk for chunk, _charset in parts)
     return text.replace("\r", "").replace("\n", " ")
 
 
-def _address(value: str) -> tuple[str, str]:
-    name, address = parseaddr(_header(value) if "=?" in str(value) else str(value))
+def _join_words(parts: list[tuple[bytes | str, str | None]]) -> str:
+    """decode_header's pieces as text: make_header when every piece is labelled (it spaces
+    encoded words the RFC way), else each piece decoded on its own."""
+    if all(charset not in {None, "unknown-8bit"} or isinstance(chunk, str)
+           for chunk, charset in parts):  # fmt: skip
+        try:
+            return str(make_header(parts))
+        except (LookupError, UnicodeDecodeError, ValueError):
+            pass
+    return "".join(
+        _decode(chunk, charset) if isinstance(chunk, bytes) else chunk for chunk, charset in parts
+    )
+
+
+def _address(value: str | Header) -> tuple[str, str]:
+    """(display name, lower-cased address). The address is split off before encoded words are
+    decoded: a decoded name may hold a comma ("Müller, Hans") that would split it in two."""
+    raw = _header(value) if isinstance(value, Header) else str(value)
+    name, address = parseaddr(raw)
     address = address.strip().strip("<>").lower()
-    return _header(name).strip().strip('"'), address if "@" in address else ""
+    if "=?" in name:
+        name = _header(name)
+    return name.strip().strip('"'), address if "@" in address else ""
 
 
-def _addresses(values: list[str]) -> list[str]:
+def _addresses(values: list) -> list[str]:
     seen: list[str] = []
-    for _name, address in getaddresses([str(v) for v in values]):
+    texts = [_header(v) if isinstance(v, Header) else str(v) for v in values]
+    for _name, address in getaddresses(texts):
         address = address.strip().lower()
         if "@" in address and address not in seen:
             seen.append(address)
@@ -227,9 +246,18 @@ def auto_reason(msg: Message, sender: str) -> str:
 # --- Bodies and parts ----------------------------------------------------------------------
 
 
+# Labels that say "no 8-bit" or latin-1 but often carry UTF-8 (PHP mailers, old scripts).
+TRY_UTF8_FIRST = {"us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "cp1252", "unknown-8bit"}
+
+
 def _decode(payload: bytes, charset: str | None) -> str:
-    name = (charset or "utf-8").strip().strip('"').lower()
-    name = CHARSET_ALIASES.get(name, name)
+    label = (charset or "utf-8").strip().strip('"').lower()
+    if label in TRY_UTF8_FIRST:
+        try:
+            return payload.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    name = CHARSET_ALIASES.get(label, label)
     try:
         return payload.decode(name)
     except (LookupError, UnicodeDecodeError):
@@ -262,15 +290,28 @@ def _payload(part: Message) -> bytes:
 
 
 def _filename(part: Message) -> str:
-    name = part.get_filename() or part.get_param("name") or ""
-    if isinstance(name, tuple):  # RFC 2231 (charset, language, value)
-        name = email.utils.collapse_rfc2231_value(name)
-    return _header(str(name)).strip()
+    """The part's file name: RFC 2231 (filename*=charset''…) decoded with our charset aliases
+    (get_filename() would use the label's own codec), else RFC 2047 words, else as given."""
+    for param, header in (("filename", "content-disposition"), ("name", "content-type")):
+        value = part.get_param(param, header=header)
+        if isinstance(value, tuple):  # (charset, language, percent-decoded value)
+            charset, _language, text = value
+            raw = text.encode("latin-1", "surrogateescape") if isinstance(text, str) else text
+            return _decode(raw, charset or "utf-8").strip()
+        if value:
+            return _header(email.utils.unquote(str(value))).strip()
+    return ""
 
 
 def _walk(
     msg: Message, parsed: ParsedEmail, texts: list[str], htmls: list[str], limit: int
 ) -> None:
+    if msg.get_content_type() == "message/rfc822":  # a forwarded mail: one .eml attachment
+        inner = msg.get_payload()
+        subject = _header(inner[0].get("Subject", "")) if isinstance(inner, list) and inner else ""
+        name = _filename(msg) or f"{subject or 'message'}.eml".replace("/", "-")
+        _attach(parsed, msg, name, limit)
+        return
     if msg.is_multipart():
         if msg.get_content_type() == "multipart/alternative":
             _alternative(msg, parsed, texts, htmls, limit)
@@ -351,7 +392,7 @@ def _is_dsn(msg: Message, sender: str) -> bool:
     if msg.get_content_type() == "multipart/report":
         return str(msg.get_param("report-type", "")).lower() == "delivery-status"
     local = sender.split("@", 1)[0]
-    subject = str(msg.get("Subject", "")).lower()
+    subject = _header(msg.get("Subject", "")).lower()
     return local in {"mailer-daemon", "postmaster"} and any(
         word in subject for word in ("undeliver", "failure", "returned", "退信", "投递失败")
     )
@@ -364,6 +405,9 @@ def _read_dsn(msg: Message, parsed: ParsedEmail) -> None:
             text = _dsn_text(part)
             for found in re.findall(r"(?im)^final-recipient:\s*[^;]*;\s*(\S+)", text):
                 parsed.bounced_recipients.append(found.strip("<>").lower())
+            actions = {a.lower() for a in re.findall(r"(?im)^action:\s*(\w+)", text)}
+            if actions and "failed" not in actions:  # "delayed", "delivered", "relayed"...
+                parsed.bounce_action = sorted(actions)[0]
         elif content_type in {"message/rfc822", "text/rfc822-headers"}:
             inner = part.get_payload()
             if isinstance(inner, list) and inner:
@@ -397,8 +441,9 @@ def _all_text(msg: Message) -> str:
 # --- Quoted replies ------------------------------------------------------------------------
 
 QUOTE_HEADERS = [
-    re.compile(r"^\s*On .{5,200}wrote:\s*$", re.M),  # Gmail, Apple Mail
-    re.compile(r"^\s*在\s?.{2,200}写道[:：]\s*$", re.M),  # Gmail / Apple Mail in Chinese
+    # Gmail, Apple Mail (the attribution may wrap onto a second line)
+    re.compile(r"^\s*On [^\n]{5,200}(?:\n[^\n]{0,200})?wrote:\s*$", re.M),
+    re.compile(r"^\s*在\s?[^\n]{2,200}(?:\n[^\n]{0,200})?写道[:：]\s*$", re.M),
     re.compile(r"^\s*-{2,}\s*(Original Message|原始邮件|原始郵件)\s*-{2,}\s*$", re.M | re.I),
     re.compile(
         r"^\s*(From|发件人|寄件者)\s*[:：].{3,}\n\s*(Sent|Date|发送时间|日期|寄件日期)\s*[:：]",

@@ -12,6 +12,7 @@ class InboundAttachment:
     content_type: str
     content: bytes
     inline: bool = False
+    content_id: str = ""  # an inline image's Content-ID, referenced as cid:… in the HTML
 
 
 @dataclass
@@ -23,6 +24,7 @@ class InboundMessage:
     sender_name: str = ""
     subject: str = ""
     text: str = ""
+    reply_text: str = ""  # `text` without quoted history, used when it continues a ticket
     html: str = ""  # already sanitised
     attachments: list[InboundAttachment] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # dropped parts etc., shown as a note

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from tickets import services
@@ -72,7 +73,8 @@ def ingest(
         reason = f"follow-up to closed #{previous.number}"
     limit = max_attachment_bytes or settings.max_attachment_mb * 1024 * 1024
     uploads, refused = _uploads(inbound.attachments, limit)
-    text = _with_notes(inbound.text, [*inbound.notes, *refused])
+    body = inbound.reply_text if ticket is not None and inbound.reply_text else inbound.text
+    text = _with_notes(body, [*inbound.notes, *refused])
     if ticket is None:
         ticket = services.ticket_create(
             requester=contact,
@@ -102,8 +104,8 @@ def ingest(
             reason=_("customer replied"),
         )
         created = False
-    for upload in uploads:
-        attachment_store(message=message, upload=upload)
+    stored = {upload: attachment_store(message=message, upload=upload) for upload in uploads}
+    _link_inline_images(message, stored)
     if not created:  # a new ticket's "created" event already says where it came from
         services.event(ticket=ticket, kind="received", actor=None, reason=reason[:300],
                        channel=inbound.channel, message_id=message.pk)  # fmt: skip
@@ -237,6 +239,7 @@ def _uploads(
         upload = SimpleUploadedFile(
             attachment.filename or "attachment", attachment.content, attachment.content_type
         )
+        upload.content_id = attachment.content_id
         try:
             attachment_validate(upload)
         except AttachmentError as error:
@@ -244,6 +247,21 @@ def _uploads(
             continue
         uploads.append(upload)
     return uploads, refused
+
+
+def _link_inline_images(message: Message, stored: dict) -> None:
+    """Point the HTML's cid: images at the stored attachments (our permission-checked URLs)."""
+    if "cid:" not in message.body_html:
+        return
+    html = message.body_html
+    for upload, attachment in stored.items():
+        content_id = getattr(upload, "content_id", "")
+        if content_id:
+            url = reverse("tickets:attachment", kwargs={"attachment_id": attachment.pk})
+            html = html.replace(f"cid:{content_id}", url)
+    if html != message.body_html:
+        message.body_html = html
+        Message.objects.filter(pk=message.pk).update(body_html=html)
 
 
 def _with_notes(text: str, notes: list[str]) -> str:

@@ -167,11 +167,6 @@ CASES = [
         "text": "你好，订单 88231 的商品有破损，申请退款。",
         "outcome": "new",
         "ticket_subject": "退款申请 – 订单 88231",
-        "xfail_parse": (
-            "email_parse._header: compat32 returns 8-bit headers as email.header.Header "
-            "(unknown-8bit) and str() of it is U+FFFD; subject and name come out as '������'"
-        ),
-        "xfail_receive": "same bug: the ticket's subject is stored as U+FFFD characters",
     },
     {
         "file": "latin1_label_cp1252_bytes.eml",
@@ -200,11 +195,6 @@ CASES = [
         "text": "Café crème — the invoice says 129 € but I paid 119 €. 你好",
         "outcome": "new",
         "body_contains": ["Café crème — the invoice says 129 €"],
-        "xfail_parse": (
-            "email_parse.CHARSET_ALIASES maps us-ascii to cp1252, which decodes UTF-8 bytes "
-            "without error, so the utf-8 fallback in _decode never runs: 'CafÃ© crÃ¨me â€”'"
-        ),
-        "xfail_receive": "same bug: the stored message text is mojibake",
     },
     # --- Structure -----------------------------------------------------------------------------
     {
@@ -290,11 +280,6 @@ CASES = [
         "outcome": "new",
         "body_html_contains": ["<img"],
         "body_html_excludes": ["cid:"],
-        "xfail_receive": (
-            "tickets/sanitize.py says ingest rewrites cid: images to our attachment URLs, but "
-            "nothing does: to_inbound drops ParsedAttachment.content_id (InboundAttachment has "
-            'no such field) and the stored body_html keeps src="cid:...", a broken image'
-        ),
     },
     {
         "file": "empty_body.eml",
@@ -380,12 +365,6 @@ CASES = [
         "subject": "Resume attached",
         "attachments": [{"filename": "王堃的简历.pdf", "content_type": "application/pdf"}],
         "outcome": "new",
-        "xfail_parse": (
-            "email_parse._filename: Message.get_filename() already collapses RFC 2231 with the "
-            "label's own codec (gb2312, errors='replace'), so CHARSET_ALIASES never applies: "
-            "'王�业募蚶�.pdf'"
-        ),
-        "xfail_receive": "same bug: the attachment is stored under the garbled name",
     },
     {
         "file": "attachment_oversize.eml",
@@ -444,12 +423,6 @@ CASES = [
         ],
         "outcome": "new",
         "ticket_subject": "Your order 5521 has shipped",
-        "xfail_parse": (
-            "email_parse._walk: compat32 message/rfc822 parts are is_multipart() (payload is a "
-            "list), so the message/* branch that attaches them is dead code; the forwarded mail "
-            "is flattened into the body and no .eml attachment is kept"
-        ),
-        "xfail_receive": "same bug: the forwarded message is not stored as an attachment",
     },
     # --- Automatic mail ------------------------------------------------------------------------
     {
@@ -520,6 +493,14 @@ CASES = [
         "bounce": True,
         "bounced_message_ids": ["{{OUR_MESSAGE_ID}}"],
         "bounced_recipients": [REQUESTER],
+        # The returned original, as an .eml (not stored: the bounce becomes a note).
+        "attachments": [
+            {
+                "filename": "Re: Order 1001 not delivered [#{{TICKET}}].eml",
+                "content_type": "message/rfc822",
+            }
+        ],
+        "stored_attachments": [],
         "text_contains": ["Recipient address rejected: User unknown"],
         "outcome": "bounce",
         "thread_reason_contains": "bounce",
@@ -571,12 +552,6 @@ CASES = [
         "outcome": "bounce",
         "outbound_status": "failed",
         "bounced_addresses": [QQ_REQUESTER],
-        "xfail_parse": (
-            "email_parse._is_dsn matches the bounce words against the RAW Subject header, so "
-            "'退信'/'投递失败' can never match (they arrive RFC 2047-encoded, or as 8-bit that "
-            "compat32 turns into U+FFFD); the bounce is not recognised"
-        ),
-        "xfail_receive": "same bug: the bounce opens a new ticket and our reply stays 'sent'",
     },
     {
         "file": "dsn_delayed.eml",
@@ -591,11 +566,6 @@ CASES = [
         "tickets_created": 0,
         "outbound_status": "sent",
         "bounced_addresses": [],
-        "xfail_receive": (
-            "email.py _bounce / email_parse._read_dsn ignore the DSN Action field: an "
-            "'Action: delayed' report marks our reply delivery_status='failed' and flags the "
-            "recipient in BouncedAddress although the mail is still being retried"
-        ),
     },
     # --- Threading -----------------------------------------------------------------------------
     {
@@ -653,11 +623,6 @@ CASES = [
         "text_contains": ["Sure, Tuesday morning works for me."],
         "outcome": "threaded",
         "body_text": "Sure, Tuesday morning works for me.",
-        "xfail_receive": (
-            "email_parse.QUOTE_HEADERS: the 'On .{5,200}wrote:' pattern is single-line, so "
-            "Gmail's wrapped attribution ('On Mon, ... <support@...>' / 'wrote:') is not cut and "
-            "stays in body_text"
-        ),
     },
     {
         "file": "reply_signed_address.eml",
@@ -726,11 +691,6 @@ CASES = [
         "text_contains": ["快递员说明天送到。", "原始邮件"],
         "outcome": "threaded",
         "body_text": "快递员说明天送到。",
-        "xfail_receive": (
-            "email.to_inbound strips quotes only when In-Reply-To/References are present; "
-            "QQMail sends neither, so a reply threaded by [#N] (or the reply address) keeps the "
-            "whole '原始邮件' quote in body_text"
-        ),
     },
     {
         "file": "reply_closed_followup.eml",
@@ -811,12 +771,6 @@ CASES = [
         "sender_name": "Müller, Hans",
         "subject": "VPN access for new colleague",
         "outcome": "new",
-        "xfail_parse": (
-            "email_parse._address decodes RFC 2047 BEFORE parseaddr: 'Müller, Hans <hans...>' "
-            "is then read as two addresses, parseaddr returns ('', 'Müller'), and with no "
-            "Return-Path/Sender parse_email raises 'no sender address'"
-        ),
-        "xfail_receive": "same bug: the message is stored as failed instead of opening a ticket",
     },
     {
         "file": "encoded_name_with_comma_verp.eml",
@@ -825,14 +779,6 @@ CASES = [
         "sender_name": "Wang, Fang (王芳)",
         "subject": "Invoice address change",
         "outcome": "new",
-        "xfail_parse": (
-            "email_parse._address (decode before parseaddr) loses the From address; the "
-            "Return-Path fallback then makes the VERP bounce address the sender"
-        ),
-        "xfail_receive": (
-            "same bug: the ticket's requester is bounce-7f3a9c+fang.wang=customer.test@"
-            "mailer.customer.test instead of fang.wang@customer.test"
-        ),
     },
     # --- Not mail, or no sender ----------------------------------------------------------------
     {
