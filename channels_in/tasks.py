@@ -5,6 +5,8 @@
   IMAP mailbox, each of which then runs inside its own tenant.
 - `poll_mailbox_task(tenant_id, mailbox_id=...)`: one poll of one mailbox (channels_in.imap),
   never two at once for the same mailbox.
+- `sweep_inbound` (beat, every minute) and `process_inbound`: stored mail whose processing was
+  cut short (a crash between storing and processing) is processed after all.
 """
 
 from __future__ import annotations
@@ -82,3 +84,43 @@ def poll_all_mailboxes() -> int:
     for tenant_id, mailbox_id in due:
         poll_mailbox_task.apply_async((tenant_id,), {"mailbox_id": mailbox_id}, expires=POLL_EVERY)
     return len(due)
+
+
+# --- Mail stored but never processed ----------------------------------------------------------
+# receive_email stores the raw bytes in one transaction and processes them in the next. A
+# worker or smtpd that dies between the two leaves a row "received": this sweep finishes it.
+
+STALE_AFTER_SECONDS = 120
+
+
+@shared_task
+def sweep_inbound() -> int:
+    """Beat, every minute: re-queue stored mail whose processing never finished. Reads ids
+    across tenants through the all_tenants() door; each is processed in its own tenant."""
+    from django.utils import timezone
+
+    from .models import InboundEmail
+
+    cutoff = timezone.now() - timezone.timedelta(seconds=STALE_AFTER_SECONDS)
+    stuck = list(
+        InboundEmail.objects.all_tenants()
+        .filter(status=InboundEmail.Status.RECEIVED, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("tenant_id", "id")[:500]
+    )
+    for tenant_id, inbound_id in stuck:
+        process_inbound.delay(tenant_id, inbound_id=inbound_id)
+    return len(stuck)
+
+
+@tenant_task(acks_late=True)
+def process_inbound(*, inbound_id: int) -> str:
+    """Process one stored message that is still "received" (idempotent: anything else is
+    left alone, and ingest's keys make a repeat of a half-done run write nothing twice)."""
+    from .email import process
+    from .models import InboundEmail
+
+    stored = InboundEmail.objects.filter(pk=inbound_id, status=InboundEmail.Status.RECEIVED).first()
+    if stored is None:
+        return "skipped"
+    return process(stored).status
