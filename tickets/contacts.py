@@ -404,7 +404,6 @@ def _contact_by_email(email: str, *, fold_case: bool = False) -> Contact | None:
     return contact
 
 
-@transaction.atomic
 def contact_create(
     *, name: str, email: str = "", phone: str = "", language: str = "", notes: str = ""
 ) -> Contact:
@@ -413,23 +412,35 @@ def contact_create(
     existing = _contact_by_email(email) if email else None
     if existing is not None:
         raise ContactExistsError(existing)
+    contact, existing = _insert_contact(name=name, email=email, phone=phone, language=language,
+                                        notes=notes)  # fmt: skip
+    if existing is not None:
+        raise ContactExistsError(existing)
+    return contact
+
+
+def contact_for_email(*, email: str, name: str = "") -> Contact:
+    """The customer with this address (primary or one of their identities), or a new one.
+    One indexed lookup when they are known (the common case for inbound mail)."""
+    email = email.strip().lower()
+    existing = _contact_by_email(email)
+    if existing is not None:
+        return existing
+    contact, existing = _insert_contact(name=name, email=email)
+    return existing or contact
+
+
+def _insert_contact(
+    *, name: str, email: str, phone: str = "", language: str = "", notes: str = ""
+) -> tuple[Contact | None, Contact | None]:
+    """(the new contact, None), or (None, the one that got there first): a concurrent request
+    or an address stored in another case hits the unique index, inside a savepoint."""
     try:
         with transaction.atomic():
-            return Contact.objects.create(
-                name=name.strip() or email,
-                email=email,
-                phone=phone.strip(),
-                language=language,
-                notes=notes.strip(),
-            )
-    except IntegrityError:  # created since we looked, or stored in another case
-        raise ContactExistsError(_contact_by_email(email, fold_case=True)) from None
-
-
-@transaction.atomic
-def contact_for_email(*, email: str, name: str = "") -> Contact:
-    """The customer with this address (primary or one of their identities), or a new one."""
-    try:
-        return contact_create(name=name, email=email)
-    except ContactExistsError as exc:
-        return exc.contact
+            contact = Contact.objects.create(
+                name=name.strip() or email, email=email, phone=phone.strip(),
+                language=language, notes=notes.strip(),
+            )  # fmt: skip
+    except IntegrityError:
+        return None, _contact_by_email(email, fold_case=True)
+    return contact, None
