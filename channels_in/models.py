@@ -216,3 +216,6 @@ class ChatSession(TenantModel):
     origin = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
+
+
+from .messaging.models import MessagingChannel  # noqa: E402,F401

@@ -4,6 +4,7 @@ inbound webhooks under /channels/ (namespace "channels")."""
 from django.urls import path
 
 from . import views_chat, views_settings, views_webform, views_webhook
+from .messaging import urls as messaging_urls
 
 settings_patterns = [
     path("channels/", views_settings.channels, name="channels"),
@@ -29,6 +30,7 @@ webhook_patterns = [
     path("chat/<str:session_token>/messages/", views_chat.messages, name="chat_messages"),
     path("chat/<str:session_token>/transcript/", views_chat.transcript, name="chat_transcript"),
 ]
+webhook_patterns += messaging_urls.urlpatterns  # /channels/<provider>/<channel_token>/
 
 # /portal/… (namespace "portal"): anyone may submit a request.
 portal_patterns = [

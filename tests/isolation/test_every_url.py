@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from channels_in.models import ChatSession, InboundEmail, Mailbox
+from channels_in.models import ChatSession, InboundEmail, Mailbox, MessagingChannel
 from helpdesk.accounts.services import api_token_create
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership
@@ -50,6 +50,9 @@ PUBLIC = {
     "channels:chat_offline",
     "channels:chat_messages",
     "channels:chat_transcript",
+    # Messaging apps' webhooks: the token names one channel, every POST must be signed by the
+    # provider (another tenant's token is a 404: tests/channels_in/test_messaging.py).
+    "channels:messaging_webhook",
 }
 
 # The JSON API (/api/v1/, namespace "api") takes bearer tokens, never sessions: without a valid
@@ -89,6 +92,8 @@ SAMPLE_KWARGS = {
     "inbound_id": lambda objs: objs["inbound"].pk,
     "webhook_token": lambda objs: objs["mailbox"].webhook_token,
     "session_token": lambda objs: objs["chat_session"].token,
+    "provider": lambda objs: objs["messaging_channel"].provider,
+    "channel_token": lambda objs: objs["messaging_channel"].webhook_token,
 }
 
 
@@ -155,6 +160,9 @@ def victim(tenant_a, admin, settings, tmp_path):
                 name="Victim", address="victim-secret@alpha.example", kind="forward"
             ),
             "chat_session": ChatSession.objects.create(contact=ticket.requester, ticket=ticket),
+            "messaging_channel": MessagingChannel.objects.create(
+                provider="telegram", name="Victim bot", token="victim-hook", bot_token="1:x"
+            ),
             "inbound": InboundEmail.objects.create(
                 via="command",
                 raw=b"From: nobody\r\n\r\nsecret",
