@@ -65,6 +65,10 @@ EDITABLE_FIELDS = (
     "custom_fields",
 )
 EMAIL_CHANNELS = {Ticket.Channel.EMAIL, Ticket.Channel.WEB, Ticket.Channel.PORTAL}
+# Replies on these go back through the messaging app they came from (channels_in.messaging).
+MESSAGING_CHANNELS = {Ticket.Channel.WECHAT, Ticket.Channel.WECOM, Ticket.Channel.DINGTALK,
+                      Ticket.Channel.FEISHU, Ticket.Channel.WHATSAPP, Ticket.Channel.TELEGRAM,
+                      Ticket.Channel.MESSENGER}  # fmt: skip
 
 
 def event(
@@ -210,7 +214,9 @@ def ticket_reply(
     text, markup = _bodies(body_text, body_html)
     if not text and not attachments:
         raise TicketError(_("Write a reply before sending it."))
-    deliver = ticket.channel in EMAIL_CHANNELS and bool(ticket.requester.email)
+    deliver = (ticket.channel in EMAIL_CHANNELS and bool(ticket.requester.email)) or (
+        ticket.channel in MESSAGING_CHANNELS
+    )
     message = Message.objects.create(
         ticket=ticket,
         kind=Message.Kind.REPLY,

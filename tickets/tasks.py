@@ -11,6 +11,7 @@ from helpdesk.tenancy.tasks import tenant_task
 
 from .models import Message
 from .outbound import build_email, message_id_for
+from .services import MESSAGING_CHANNELS
 
 logger = logging.getLogger(__name__)
 RETRY_DELAYS = [30, 120, 600, 1800, 3600, 7200]  # seconds; then the message stays "failed"
@@ -26,8 +27,9 @@ def _mark(message_id: int, status: str, **fields) -> int:
 
 @tenant_task(bind=True, max_retries=len(RETRY_DELAYS))
 def deliver_message(self, *, message_id: int) -> str:
-    """Send one public reply by email. Safe to run twice: the claim is a conditional UPDATE
-    (pending/failed -> sending) and a message already sent is never sent again."""
+    """Send one public reply by email, or through the messaging app it came from. Safe to run
+    twice: the claim is a conditional UPDATE (pending/failed -> sending) and a message already
+    sent is never sent again."""
     claimed = Message.objects.filter(
         pk=message_id,
         delivery_status__in=[Message.Delivery.PENDING, Message.Delivery.FAILED],
@@ -41,11 +43,18 @@ def deliver_message(self, *, message_id: int) -> str:
     message = Message.objects.select_related("ticket", "ticket__requester", "author_user").get(
         pk=message_id
     )
-    if not message.external_id:
+    messaging = message.ticket.channel in MESSAGING_CHANNELS
+    if not message.external_id and not messaging:
         message.external_id = message_id_for(message)
         Message.objects.filter(pk=message_id).update(external_id=message.external_id)
+    sent_as = {}
     try:
-        build_email(message).send()
+        if messaging:  # back through the messaging app; the provider's id is the external id
+            from channels_in.messaging.delivery import send_reply
+
+            sent_as = {"external_id": send_reply(message)[:500]}
+        else:
+            build_email(message).send()
     except Exception as error:  # noqa: BLE001 - every failure is recorded, then retried
         _mark(
             message_id,
@@ -57,7 +66,7 @@ def deliver_message(self, *, message_id: int) -> str:
             logger.warning("delivery of message %s failed (%s); retrying", message_id, error)
             raise self.retry(countdown=RETRY_DELAYS[attempt], exc=error) from error
         return "failed"
-    _mark(message_id, Message.Delivery.SENT, delivery_error="", sent_at=timezone.now())
+    _mark(message_id, Message.Delivery.SENT, delivery_error="", sent_at=timezone.now(), **sent_as)
     return "sent"
 
 
