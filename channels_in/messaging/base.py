@@ -156,6 +156,9 @@ class Adapter:
     API_BASE: ClassVar[str]  # the provider's real API, the default of MessagingChannel.api_base
     API_HOSTS: ClassVar[tuple[str, ...]] = ()  # other official hosts (e.g. Lark's)
     MAX_TEXT: ClassVar[int] = 2000  # longest text of one outbound message
+    # How the provider's JSON answers say "failed" (see `_checked`), for those that do.
+    ERROR_CODE_FIELD: ClassVar[str] = "errcode"
+    TOKEN_ERRORS: ClassVar[frozenset[int]] = frozenset()  # codes meaning "fetch a new token"
 
     def __init__(self, channel: MessagingChannel):
         self.channel = channel
@@ -261,6 +264,16 @@ class Adapter:
         except Exception:  # noqa: BLE001
             logger.warning("could not cache the %s access token", self.label)
         return token
+
+    def _checked(self, payload: dict) -> dict:
+        """The API's JSON answer, or SendError when its error code is set (an expired access
+        token is forgotten first, so the retry fetches a new one)."""
+        code = payload.get(self.ERROR_CODE_FIELD, 0) if isinstance(payload, dict) else -1
+        if code:
+            if code in self.TOKEN_ERRORS:
+                self.forget_token()
+            raise SendError(f"{self.label} refused: {describe(payload)}")
+        return payload
 
     def forget_token(self) -> None:
         try:

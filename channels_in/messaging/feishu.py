@@ -81,6 +81,8 @@ def feishu_signature(timestamp: str, nonce: str, encrypt_key: str, body: bytes) 
 class Feishu(Adapter):
     provider = "feishu"
     label = "Feishu"
+    TOKEN_ERRORS = frozenset(TOKEN_ERRORS)
+    ERROR_CODE_FIELD = "code"
     API_BASE = "https://open.feishu.cn"
     API_HOSTS = ("open.larksuite.com",)
     MAX_TEXT = 4000
@@ -207,14 +209,6 @@ class Feishu(Adapter):
         return JsonResponse({"code": 0})
 
     # --- sending ----------------------------------------------------------------------------
-
-    def _checked(self, payload: dict) -> dict:
-        code = payload.get("code", 0) if isinstance(payload, dict) else -1
-        if code:
-            if code in TOKEN_ERRORS:
-                self.forget_token()
-            raise SendError(f"Feishu refused: {describe(payload)}")
-        return payload
 
     def _token(self) -> str:
         def fetch() -> tuple[str, int]:

@@ -39,7 +39,6 @@ from .base import (
     SignatureError,
     check_fresh,
     chunks,
-    describe,
     not_fetched,
     same,
 )
@@ -153,6 +152,7 @@ def message_from(adapter: Adapter, fields: dict[str, str]) -> MessagingInbound |
 class WeChat(Adapter):
     provider = "wechat"
     label = "WeChat"
+    TOKEN_ERRORS = frozenset(TOKEN_ERRORS)
     API_BASE = "https://api.weixin.qq.com"
     MAX_TEXT = 600  # a text is at most 2048 bytes: 600 Chinese characters fit
 
@@ -212,14 +212,6 @@ class WeChat(Adapter):
         return HttpResponse("success", content_type="text/plain")
 
     # --- sending ----------------------------------------------------------------------------
-
-    def _checked(self, payload: dict) -> dict:
-        code = payload.get("errcode", 0) if isinstance(payload, dict) else -1
-        if code:
-            if code in TOKEN_ERRORS:
-                self.forget_token()
-            raise SendError(f"WeChat refused: {describe(payload)}")
-        return payload
 
     def _token(self) -> str:
         def fetch() -> tuple[str, int]:

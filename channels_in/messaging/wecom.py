@@ -24,7 +24,6 @@ from .base import (
     SignatureError,
     check_fresh,
     chunks,
-    describe,
     same,
 )
 from .wechat import WXCrypt, message_from, parse_xml, sha1_signature
@@ -35,6 +34,7 @@ TOKEN_ERRORS = {40014, 42001}
 class WeCom(Adapter):
     provider = "wecom"
     label = "WeCom"
+    TOKEN_ERRORS = frozenset(TOKEN_ERRORS)
     API_BASE = "https://qyapi.weixin.qq.com"
     MAX_TEXT = 600  # a text is at most 2048 bytes
 
@@ -77,14 +77,6 @@ class WeCom(Adapter):
         return [message] if message else []
 
     # --- sending ----------------------------------------------------------------------------
-
-    def _checked(self, payload: dict) -> dict:
-        code = payload.get("errcode", 0) if isinstance(payload, dict) else -1
-        if code:
-            if code in TOKEN_ERRORS:
-                self.forget_token()
-            raise SendError(f"WeCom refused: {describe(payload)}")
-        return payload
 
     def _token(self) -> str:
         def fetch() -> tuple[str, int]:
