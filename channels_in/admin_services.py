@@ -18,10 +18,15 @@ class ChannelError(ValueError):
 
 @transaction.atomic
 def mailbox_save(*, mailbox: Mailbox, actor: User, password: str = "") -> Mailbox:
-    """Create or update a mailbox; an address another mailbox (of any tenant) owns is refused."""
+    """Create or update a mailbox; an address another mailbox (of any tenant) owns is refused.
+    An empty `password` keeps the saved one (the form never shows it)."""
     created = mailbox.pk is None
     if password:
         mailbox.imap_password = password
+    elif not created:
+        mailbox.imap_password = (
+            Mailbox.objects.filter(pk=mailbox.pk).values_list("imap_password", flat=True).get()
+        )
     try:
         with transaction.atomic():
             mailbox.save()

@@ -46,8 +46,6 @@ def _webhook_url(request: HttpRequest, mailbox: Mailbox) -> str:
 
 def _save_mailbox(request: HttpRequest, form: MailboxForm) -> bool:
     mailbox = form.save(commit=False)
-    if not form.cleaned_data.get("imap_password") and form.instance.pk:
-        mailbox.imap_password = Mailbox.objects.get(pk=form.instance.pk).imap_password
     try:
         admin_services.mailbox_save(
             mailbox=mailbox, actor=request.user, password=form.cleaned_data.get("imap_password", "")
