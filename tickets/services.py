@@ -66,9 +66,9 @@ EDITABLE_FIELDS = (
 )
 EMAIL_CHANNELS = {Ticket.Channel.EMAIL, Ticket.Channel.WEB, Ticket.Channel.PORTAL}
 # Replies on these go back through the messaging app they came from (channels_in.messaging).
-MESSAGING_CHANNELS = {Ticket.Channel.WECHAT, Ticket.Channel.WECOM, Ticket.Channel.DINGTALK,
-                      Ticket.Channel.FEISHU, Ticket.Channel.WHATSAPP, Ticket.Channel.TELEGRAM,
-                      Ticket.Channel.MESSENGER}  # fmt: skip
+MESSAGING_CHANNELS = {Ticket.Channel.WECHAT, Ticket.Channel.WECHAT_KF, Ticket.Channel.WECOM,
+                      Ticket.Channel.DINGTALK, Ticket.Channel.FEISHU, Ticket.Channel.WHATSAPP,
+                      Ticket.Channel.TELEGRAM, Ticket.Channel.MESSENGER}  # fmt: skip
 
 
 def event(

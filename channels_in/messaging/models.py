@@ -22,6 +22,7 @@ from ..models import new_token
 class MessagingChannel(TenantModel):
     class Provider(models.TextChoices):  # the tickets.Ticket.Channel values of messaging apps
         WECHAT = "wechat", _("WeChat")
+        WECHAT_KF = "wechat_kf", _("WeChat Customer Service")
         WECOM = "wecom", _("WeCom")
         DINGTALK = "dingtalk", _("DingTalk")
         FEISHU = "feishu", _("Feishu")
@@ -73,6 +74,8 @@ class MessagingChannel(TenantModel):
         _("send API"), max_length=200, blank=True,
         help_text=_("The provider's API; empty for the real one."),
     )  # fmt: skip
+    # Pull-based providers (WeChat Customer Service's kf/sync_msg): where the last pull ended.
+    sync_cursor = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
