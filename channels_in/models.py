@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.lib.secrets import EncryptedCharField
 from helpdesk.tenancy.models import TenantModel
 
 
@@ -65,7 +66,7 @@ class Mailbox(TenantModel):
     imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
     imap_ssl = models.BooleanField(_("use TLS"), default=True)
     imap_username = models.CharField(_("IMAP user name"), max_length=200, blank=True)
-    imap_password = models.CharField(_("IMAP password"), max_length=200, blank=True)
+    imap_password = EncryptedCharField(_("IMAP password"), max_length=200, blank=True)
     imap_folder = models.CharField(_("folder"), max_length=200, default="INBOX")
     after_fetch = models.CharField(
         _("after fetching"), max_length=8, choices=AfterFetch.choices, default=AfterFetch.SEEN

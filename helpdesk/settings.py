@@ -36,6 +36,10 @@ def required(name: str, dev_default: str) -> str:
 
 
 SECRET_KEY = required("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
+# Fernet keys for secrets stored in the database (IMAP passwords, messaging app secrets):
+# comma-separated, the first encrypts, all decrypt (rotation: put the new key first, then run
+# `manage.py rotate_secrets`). Unset, a key is derived from SECRET_KEY: set your own in production.
+HELPDESK_SECRET_KEYS = env.list("HELPDESK_SECRET_KEYS", default=[])
 HELPDESK_BASE_DOMAIN = env.str("HELPDESK_BASE_DOMAIN", default="localhost").lower()
 # How links in emails reach a tenant: <scheme>://<slug>.<base domain>[:<port>].
 HELPDESK_PUBLIC_SCHEME = env.str("HELPDESK_PUBLIC_SCHEME", default="http" if DEBUG else "https")

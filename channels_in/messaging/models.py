@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.lib.secrets import EncryptedCharField
 from helpdesk.tenancy.models import TenantModel
 
 from ..models import new_token
@@ -34,33 +35,34 @@ class MessagingChannel(TenantModel):
     name = models.CharField(_("name"), max_length=100)
     is_active = models.BooleanField(_("active"), default=True)
     # Credentials. Which provider uses which field is in each help text (and in the adapter).
+    # The secret ones are encrypted at rest (helpdesk.lib.secrets).
     app_id = models.CharField(
         _("app ID"), max_length=200, blank=True,
         help_text=_("WeChat AppID, WeCom CorpID, DingTalk AppKey (Client ID), Feishu App ID"),
     )  # fmt: skip
-    app_secret = models.CharField(
+    app_secret = EncryptedCharField(
         _("app secret"), max_length=300, blank=True,
         help_text=_("WeChat AppSecret, WeCom app Secret, DingTalk AppSecret (also signs its "
                     "callbacks), Feishu App Secret, Meta App Secret (signs WhatsApp and "
                     "Messenger webhooks)"),
     )  # fmt: skip
-    token = models.CharField(
+    token = EncryptedCharField(
         _("callback token"), max_length=200, blank=True,
         help_text=_("WeChat/WeCom callback Token, Feishu Verification Token, Telegram webhook "
                     "secret_token"),
     )  # fmt: skip
-    encoding_aes_key = models.CharField(
+    encoding_aes_key = EncryptedCharField(
         _("encryption key"), max_length=200, blank=True,
         help_text=_("WeChat/WeCom EncodingAESKey (43 characters), Feishu Encrypt Key"),
     )  # fmt: skip
-    bot_token = models.CharField(
+    bot_token = EncryptedCharField(
         _("bot token"), max_length=200, blank=True, help_text=_("Telegram bot token")
     )
-    access_token = models.CharField(
+    access_token = EncryptedCharField(
         _("access token"), max_length=600, blank=True,
         help_text=_("WhatsApp system user token, Messenger Page access token"),
     )  # fmt: skip
-    verify_token = models.CharField(
+    verify_token = EncryptedCharField(
         _("verify token"), max_length=200, blank=True,
         help_text=_("WhatsApp/Messenger webhook verify token (hub.verify_token)"),
     )  # fmt: skip
