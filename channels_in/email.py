@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import traceback
+from collections.abc import Sequence
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
@@ -26,7 +27,7 @@ from tickets.outbound import support_address, ticket_number_from_address
 from .email_parse import EmailParseError, ParsedEmail, clean_subject, parse_email, strip_quoted
 from .inbound import InboundAttachment, InboundMessage
 from .ingest import IngestResult, channel_settings, ingest
-from .models import BouncedAddress, InboundEmail, Mailbox
+from .models import BouncedAddress, ChannelSettings, InboundEmail, Mailbox
 
 logger = logging.getLogger(__name__)
 MAX_RAW_BYTES = 50 * 1024 * 1024
@@ -41,49 +42,98 @@ def receive_email(raw: bytes, *, via: str, mailbox: Mailbox | None = None) -> In
     return process(stored)
 
 
-def process(stored: InboundEmail) -> InboundEmail:
-    """Parse and ingest a stored message (also the admins' "retry" action)."""
-    retry = stored.status == InboundEmail.Status.FAILED
+def receive_emails(
+    raws: Sequence[bytes], *, via: str, mailbox: Mailbox | None = None
+) -> list[InboundEmail]:
+    """`receive_email` for a batch of one mailbox (an IMAP FETCH, a directory of .eml files):
+    the same results, in two transactions for the whole batch instead of two per message.
+
+    All raw bytes are stored first and committed. Then every message is processed in one
+    transaction; a message the parser rejects is marked failed inside it (parsing writes
+    nothing, so nothing needs undoing). Should anything fail after a message started writing,
+    the batch is rolled back and each message is processed alone, so one bad message costs
+    the others nothing but time."""
+    rows = [_store(raw, via=via, mailbox=mailbox) for raw in raws] if len(raws) < 2 else (
+        _store_batch(raws, via=via, mailbox=mailbox)
+    )  # fmt: skip
+    waiting = [row for row in rows if row.status == InboundEmail.Status.RECEIVED]
+    if len(waiting) < 2:
+        return [process(row) if row.status == InboundEmail.Status.RECEIVED else row
+                for row in rows]  # fmt: skip
     try:
         with transaction.atomic():
             settings = channel_settings()
-            parsed = parse_email(
-                bytes(stored.raw), max_attachment_bytes=settings.max_attachment_mb * 1024 * 1024
-            )
-            _describe(stored, parsed)
-            if parsed.is_bounce:
-                result = _bounce(parsed)
-            else:
-                result = ingest(to_inbound(parsed, mailbox=stored.mailbox), settings=settings)
-            if result is None:
-                stored.status = InboundEmail.Status.PROCESSED
-                stored.thread_reason = "bounce of a message we did not send"
-            else:
-                stored.ticket, stored.message = result.ticket, result.message
-                stored.thread_reason = result.reason[:100]
-                stored.status = (
-                    InboundEmail.Status.DUPLICATE
-                    if result.duplicate
-                    else InboundEmail.Status.RETRIED
-                    if retry
-                    else InboundEmail.Status.PROCESSED
-                )
-            stored.notes = "\n".join(parsed.notes)
-            stored.error = ""
-            stored.save(update_fields=[  # not `raw`: it is stored already, and can be large
-                "header_message_id", "sender", "recipients", "subject", "is_auto", "status",
-                "ticket", "message", "thread_reason", "notes", "error",
-            ])  # fmt: skip
+            for row in waiting:
+                try:
+                    parsed = _parse(row, settings)
+                except Exception as error:  # noqa: BLE001 - broken mail: flagged, batch goes on
+                    _mark_failed(row, error)
+                    continue
+                _ingest_parsed(row, parsed, settings)
+    except Exception:  # noqa: BLE001 - a failure mid-write: redo one by one, each alone
+        logger.warning("inbound batch of %d rolled back; processing one by one", len(waiting),
+                       exc_info=True)  # fmt: skip
+        ids = [row.pk for row in waiting]
+        fresh = {row.pk: row for row in InboundEmail.objects.filter(pk__in=ids)}
+        done = {pk: process(fresh[pk]) for pk in ids}
+        return [done.get(row.pk, row) for row in rows]
+    return rows
+
+
+def process(stored: InboundEmail) -> InboundEmail:
+    """Parse and ingest a stored message (also the admins' "retry" action)."""
+    try:
+        with transaction.atomic():
+            settings = channel_settings()
+            _ingest_parsed(stored, _parse(stored, settings), settings)
     except Exception as error:  # noqa: BLE001 - hostile or broken mail must not stop the worker
-        logger.warning("inbound email %s failed: %s", stored.pk, error)
-        detail = "" if isinstance(error, EmailParseError) else traceback.format_exc(limit=5)
-        InboundEmail.objects.filter(pk=stored.pk).update(
-            status=InboundEmail.Status.FAILED,
-            error=f"{type(error).__name__}: {error}\n{detail}".strip()[:5000],
-            **_headers_for_admins(bytes(stored.raw)),
-        )
-        stored.refresh_from_db()
+        _mark_failed(stored, error)
     return stored
+
+
+def _parse(stored: InboundEmail, settings: ChannelSettings) -> ParsedEmail:
+    return parse_email(
+        bytes(stored.raw), max_attachment_bytes=settings.max_attachment_mb * 1024 * 1024
+    )
+
+
+def _ingest_parsed(stored: InboundEmail, parsed: ParsedEmail, settings: ChannelSettings) -> None:
+    retry = stored.status == InboundEmail.Status.FAILED
+    _describe(stored, parsed)
+    if parsed.is_bounce:
+        result = _bounce(parsed)
+    else:
+        result = ingest(to_inbound(parsed, mailbox=stored.mailbox), settings=settings)
+    if result is None:
+        stored.status = InboundEmail.Status.PROCESSED
+        stored.thread_reason = "bounce of a message we did not send"
+    else:
+        stored.ticket, stored.message = result.ticket, result.message
+        stored.thread_reason = result.reason[:100]
+        stored.status = (
+            InboundEmail.Status.DUPLICATE
+            if result.duplicate
+            else InboundEmail.Status.RETRIED
+            if retry
+            else InboundEmail.Status.PROCESSED
+        )
+    stored.notes = "\n".join(parsed.notes)
+    stored.error = ""
+    stored.save(update_fields=[  # not `raw`: it is stored already, and can be large
+        "header_message_id", "sender", "recipients", "subject", "is_auto", "status",
+        "ticket", "message", "thread_reason", "notes", "error",
+    ])  # fmt: skip
+
+
+def _mark_failed(stored: InboundEmail, error: Exception) -> None:
+    logger.warning("inbound email %s failed: %s", stored.pk, error)
+    detail = "" if isinstance(error, EmailParseError) else traceback.format_exc(limit=5)
+    InboundEmail.objects.filter(pk=stored.pk).update(
+        status=InboundEmail.Status.FAILED,
+        error=f"{type(error).__name__}: {error}\n{detail}".strip()[:5000],
+        **_headers_for_admins(bytes(stored.raw)),
+    )
+    stored.refresh_from_db()
 
 
 def _headers_for_admins(raw: bytes) -> dict[str, str]:
@@ -127,6 +177,31 @@ def _store(raw: bytes, *, via: str, mailbox: Mailbox | None) -> InboundEmail:
         )
         stored.refresh_from_db()
     return stored
+
+
+def _store_batch(raws: Sequence[bytes], *, via: str, mailbox: Mailbox | None) -> list[InboundEmail]:
+    """`_store` for many messages: one SELECT for earlier copies, one multi-row INSERT."""
+    if any(len(raw) > MAX_RAW_BYTES for raw in raws):  # the rare giant: the careful path
+        return [_store(raw, via=via, mailbox=mailbox) for raw in raws]
+    digests = [hashlib.sha256(raw).hexdigest() for raw in raws]
+    with transaction.atomic():
+        earlier = {
+            row.raw_digest: row
+            for row in InboundEmail.objects.filter(raw_digest__in=set(digests))
+            .exclude(status=InboundEmail.Status.FAILED)
+            .only("id", "raw_digest", "ticket", "message")
+        }
+        rows = []
+        for raw, digest in zip(raws, digests, strict=True):
+            same = earlier.get(digest)
+            rows.append(InboundEmail(
+                mailbox=mailbox, via=via, raw=raw, size=len(raw), raw_digest=digest,
+                status=InboundEmail.Status.DUPLICATE if same else InboundEmail.Status.RECEIVED,
+                ticket_id=same.ticket_id if same else None,
+                message_id=same.message_id if same else None,
+                thread_reason="same bytes delivered again" if same else "",
+            ))  # fmt: skip
+        return InboundEmail.objects.bulk_create(rows)
 
 
 def _describe(stored: InboundEmail, parsed: ParsedEmail) -> None:

@@ -4,11 +4,11 @@
 
 One poll: connect (TLS or plain, with a timeout), log in, select the folder, and fetch every
 message whose UID is above the last one we took — by UID, never by \\Seen, so mail a person has
-already read in their own client is still ingested. Each message goes through
-`receive_email` (raw bytes stored first; bad mail never raises), is then marked \\Seen or moved
-to the processed folder, and only then is `last_uid` advanced, one message at a time: a crash
-mid-batch resumes at the first message not yet taken, and a message taken twice (crash between
-ingest and the advance) is a no-op because ingest de-duplicates by content.
+already read in their own client is still ingested. Each FETCH (up to BATCH messages) goes
+through `receive_emails` as one batch (raw bytes stored first; bad mail never raises), is then
+marked \\Seen or moved to the processed folder, and only then is `last_uid` advanced past it:
+a crash mid-batch resumes at the first message of that batch, and a message taken twice (a
+crash between ingest and the advance) is a no-op because ingest de-duplicates by content.
 
 When the server's UIDVALIDITY changes (folder recreated, server migrated) the old UIDs mean
 nothing: `last_uid` restarts at 0 and everything in the folder is offered again; mail we already
@@ -31,7 +31,7 @@ from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from .email import MAX_RAW_BYTES, receive_email
+from .email import MAX_RAW_BYTES, receive_emails
 from .models import InboundEmail, Mailbox
 
 logger = logging.getLogger(__name__)
@@ -121,12 +121,14 @@ def _poll(client: IMAPClient, mailbox: Mailbox, result: PollResult, limit: int) 
     for batch, partial in _batches(client, waiting):
         item = f"BODY.PEEK[]<0.{MAX_RAW_BYTES + 1}>" if partial else "BODY.PEEK[]"
         bodies = client.fetch(batch, [item])
-        for uid in batch:
-            data = bodies.get(uid, {})
-            raw = data.get(b"BODY[]<0>") if partial else data.get(b"BODY[]")
-            if raw is not None:  # None: expunged by someone else since the SEARCH
-                _take(client, mailbox, uid, raw, target, result)
-            _advance(mailbox, uid)
+        found = {  # a UID missing here was expunged by someone else since the SEARCH
+            uid: bytes(raw)
+            for uid in batch
+            if (raw := bodies.get(uid, {}).get(b"BODY[]<0>" if partial else b"BODY[]")) is not None
+        }
+        if found:
+            _take(client, mailbox, found, target, result)
+        _advance(mailbox, batch[-1])
 
 
 def _batches(client: IMAPClient, uids: list[int]) -> Iterator[tuple[list[int], bool]]:
@@ -159,28 +161,30 @@ def _batches(client: IMAPClient, uids: list[int]) -> Iterator[tuple[list[int], b
 def _take(
     client: IMAPClient,
     mailbox: Mailbox,
-    uid: int,
-    raw: bytes,
+    found: dict[int, bytes],
     target: str | None,
     result: PollResult,
 ) -> None:
-    stored = receive_email(bytes(raw), via=InboundEmail.Via.IMAP, mailbox=mailbox)
-    result.fetched += 1
-    if stored.status == InboundEmail.Status.DUPLICATE:
-        result.duplicates += 1
-    elif stored.status == InboundEmail.Status.FAILED:
-        result.failed += 1
-    else:
-        result.ingested += 1
+    """One FETCH's messages into the pipeline as one batch (stored, then processed), then
+    marked \\Seen or moved on the server together."""
+    uids = list(found)
+    for stored in receive_emails(list(found.values()), via=InboundEmail.Via.IMAP, mailbox=mailbox):
+        result.fetched += 1
+        if stored.status == InboundEmail.Status.DUPLICATE:
+            result.duplicates += 1
+        elif stored.status == InboundEmail.Status.FAILED:
+            result.failed += 1
+        else:
+            result.ingested += 1
     if target is None:
-        client.add_flags([uid], [SEEN], silent=True)
+        client.add_flags(uids, [SEEN], silent=True)
     elif client.has_capability("MOVE"):
-        client.move([uid], target)
-    else:  # RFC 6851 fallback: copy, flag deleted, expunge just this one where possible
-        client.copy([uid], target)
-        client.add_flags([uid], [b"\\Deleted"], silent=True)
+        client.move(uids, target)
+    else:  # RFC 6851 fallback: copy, flag deleted, expunge just these where possible
+        client.copy(uids, target)
+        client.add_flags(uids, [b"\\Deleted"], silent=True)
         if client.has_capability("UIDPLUS"):
-            client.uid_expunge([uid])
+            client.uid_expunge(uids)
         else:
             client.expunge()
 

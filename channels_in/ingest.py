@@ -19,10 +19,11 @@ import logging
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from helpdesk.tenancy.context import require_current_tenant
 from tickets import services
 from tickets.attachments import AttachmentError, attachment_store
 from tickets.contacts import contact_add_identity, contact_for_email, identity_normalise
@@ -48,20 +49,18 @@ def channel_settings() -> ChannelSettings:
     return found if found is not None else ChannelSettings()
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # the caller's transaction, or its own: no savepoint
 def ingest(
     inbound: InboundMessage,
     *,
     max_attachment_bytes: int | None = None,
     settings: ChannelSettings | None = None,
 ) -> IngestResult:
-    try:  # claim first: a new message (the common case) costs one INSERT, not a SELECT too
-        with transaction.atomic():
-            claim = InboundKey.objects.create(channel=inbound.channel, key=inbound.key[:600])
-    except IntegrityError:  # delivered before (or concurrently, and that one committed first)
+    claim_id = _claim(inbound)
+    if claim_id is None:  # delivered before (or concurrently, and that one committed first)
         earlier = _earlier(inbound)
         if earlier is None:
-            raise
+            raise RuntimeError(f"Inbound key {inbound.key[:80]!r} is claimed but has no message.")
         return earlier
     contact = contact_for(inbound)
     ticket, reason = find_ticket(inbound, contact)
@@ -109,9 +108,26 @@ def ingest(
     if not created:  # a new ticket's "created" event already says where it came from
         services.event(ticket=ticket, kind="received", actor=None, reason=reason[:300],
                        channel=inbound.channel, message_id=message.pk)  # fmt: skip
-    claim.message = message
-    claim.save(update_fields=["message"])
+    InboundKey.objects.filter(pk=claim_id).update(message=message)
     return IngestResult(ticket, message, created=created, duplicate=False, reason=reason)
+
+
+def _claim(inbound: InboundMessage) -> int | None:
+    """Claim the message's idempotency key: its id, or None when it was claimed before.
+
+    One `INSERT … ON CONFLICT DO NOTHING`: a new message (the common case) costs one
+    statement and no savepoint. A concurrent delivery of the same key waits here until the
+    first one commits (then gets None) or rolls back (then claims it)."""
+    table = InboundKey._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (tenant_id, channel, key, created_at) "  # noqa: S608 - names are ours
+            "VALUES (%s, %s, %s, now()) "
+            "ON CONFLICT ON CONSTRAINT inboundkey_tenant_channel_key_uniq DO NOTHING RETURNING id",
+            [require_current_tenant().pk, inbound.channel, inbound.key[:600]],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _earlier(inbound: InboundMessage) -> IngestResult | None:

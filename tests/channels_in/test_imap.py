@@ -235,7 +235,7 @@ def test_each_mailbox_lands_in_its_own_tenant(tenant_a, tenant_b, server):
         assert InboundEmail.objects.get().mailbox_id == theirs.pk
 
 
-def test_poll_is_bounded_and_advances_after_each_message(tenant_a, server, monkeypatch):
+def test_poll_is_bounded_and_advances_after_each_batch(tenant_a, server, monkeypatch):
     for n in range(7):
         server.append("support", mail(f"Backlog {n}"))
     monkeypatch.setattr(imap, "BATCH", 2)
@@ -246,27 +246,29 @@ def test_poll_is_bounded_and_advances_after_each_message(tenant_a, server, monke
     assert reload(tenant_a, mailbox).last_uid == 5
     assert len(subjects(tenant_a)) == 5
 
-    # A crash in the middle of a batch: what was taken stays taken, the rest comes next time.
-    real_receive = imap.receive_email
+    # A crash in the middle of a poll: the batches taken stay taken, the rest comes next time.
+    real_receive = imap.receive_emails
     calls = []
 
-    def crash_on_second(raw, **kwargs):
-        calls.append(raw)
+    def crash_on_second_batch(raws, **kwargs):
+        calls.append(raws)
         if len(calls) == 2:
             raise RuntimeError("worker lost its database")
-        return real_receive(raw, **kwargs)
+        return real_receive(raws, **kwargs)
 
     server.append("support", mail("Backlog 7"))
-    monkeypatch.setattr(imap, "receive_email", crash_on_second)
+    server.append("support", mail("Backlog 8"))
+    monkeypatch.setattr(imap, "receive_emails", crash_on_second_batch)
     with pytest.raises(RuntimeError):
         poll(tenant_a, mailbox)
+    assert [len(batch) for batch in calls] == [2, 2]  # UIDs 6-7, then 8-9 (crashed)
     mailbox = reload(tenant_a, mailbox)
-    assert mailbox.last_uid == 6
+    assert mailbox.last_uid == 7
     assert "RuntimeError: worker lost its database" in mailbox.last_error
-    monkeypatch.setattr(imap, "receive_email", real_receive)
+    monkeypatch.setattr(imap, "receive_emails", real_receive)
     rest = poll(tenant_a, mailbox)
     assert (rest.fetched, rest.ingested, rest.more) == (2, 2, False)
-    assert subjects(tenant_a) == sorted(f"Backlog {n}" for n in range(8))
+    assert subjects(tenant_a) == sorted(f"Backlog {n}" for n in range(9))
 
 
 def test_oversized_message_is_fetched_only_up_to_the_limit(tenant_a, server, monkeypatch):
@@ -289,15 +291,15 @@ def test_concurrent_poll_of_the_same_mailbox_does_nothing(tenant_a, server, monk
     for n in range(3):
         server.append("support", mail(f"Concurrent {n}"))
     mailbox = make_mailbox(tenant_a, server)
-    real_receive = imap.receive_email
+    real_receive = imap.receive_emails
     inside, release = threading.Event(), threading.Event()
 
-    def slow_receive(raw, **kwargs):
+    def slow_receive(raws, **kwargs):
         inside.set()
         assert release.wait(20)
-        return real_receive(raw, **kwargs)
+        return real_receive(raws, **kwargs)
 
-    monkeypatch.setattr(imap, "receive_email", slow_receive)
+    monkeypatch.setattr(imap, "receive_emails", slow_receive)
     outcome = {}
 
     def first_poll():
