@@ -157,6 +157,21 @@ class Team(TenantModel):
     skills = models.JSONField(_("skills"), default=list, blank=True)
     description = models.CharField(_("description"), max_length=300, blank=True)
 
+    class Assignment(models.TextChoices):
+        MANUAL = "manual", _("Nobody: agents pick tickets from the team queue")
+        ROUND_ROBIN = "round_robin", _("Round-robin")
+        LEAST_LOADED = "least_loaded", _("Least-loaded (open tickets weighted by priority)")
+
+    assignment = models.CharField(
+        _("automatic assignment"), max_length=12, choices=Assignment.choices,
+        default=Assignment.MANUAL,
+    )  # fmt: skip
+    # Round-robin: who got the team's last ticket (the next one goes to whoever follows).
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", editable=False,
+    )  # fmt: skip
+
     class Meta:
         verbose_name = _("team")
         ordering = ["tier", "name"]
@@ -323,6 +338,14 @@ class Ticket(TenantModel):
     )
     tier = models.PositiveSmallIntegerField(_("tier"), choices=Team.Tier.choices, default=1)
     custom_fields = models.JSONField(default=dict, blank=True)
+    # Classification (tickets.automation.classify): topic, and how type and topic were chosen
+    # ({"type": {"label", "confidence", "source", "words"}, "topic": {...}}).
+    topic = models.CharField(_("topic"), max_length=50, blank=True)
+    classification = models.JSONField(default=dict, blank=True)
+    # Routing: skills the assignee needs, and whether it waits in its team's queue for an
+    # agent with capacity (assigned as soon as one frees up).
+    required_skills = models.JSONField(default=list, blank=True)
+    awaiting_assignment = models.BooleanField(default=False)
     merged_into = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_tickets"
     )
@@ -380,6 +403,10 @@ class Ticket(TenantModel):
                 condition=Q(status="solved", merged_into__isnull=True),
             ),
             models.Index(fields=["tenant", "requester", "-created_at"], name="ticket_requester"),
+            models.Index(
+                F("tenant"), F("team"), F("created_at"), name="ticket_team_queue",
+                condition=Q(awaiting_assignment=True),
+            ),
             GinIndex(fields=["search_vector"], name="ticket_search_gin"),
             GinIndex(fields=["subject"], name="ticket_subject_trgm", opclasses=["gin_trgm_ops"]),
         ]  # fmt: skip
@@ -591,3 +618,7 @@ class SavedView(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Models of the automation package belong to this app (tickets.automation.models).
+from .automation.models import *  # noqa: E402, F403
