@@ -23,6 +23,7 @@ from django.db.models import F
 from helpdesk.tenancy.tasks import tenant_task
 
 from .imap import poll_mailbox
+from .messaging import wechat_kf_sync  # noqa: F401 - registers wechat_kf_sync_task with Celery
 from .models import Mailbox
 
 logger = logging.getLogger(__name__)

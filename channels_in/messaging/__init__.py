@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 ADAPTERS = {
     "wechat": "channels_in.messaging.wechat.WeChat",
     "wecom": "channels_in.messaging.wecom.WeCom",
+    "wechat_kf": "channels_in.messaging.wechat_kf.WeChatKF",
     "dingtalk": "channels_in.messaging.dingtalk.DingTalk",
     "feishu": "channels_in.messaging.feishu.Feishu",
     "whatsapp": "channels_in.messaging.whatsapp.WhatsApp",
