@@ -244,6 +244,7 @@ def to_inbound(parsed: ParsedEmail, *, mailbox: Mailbox | None = None) -> Inboun
         participants=[a for a in parsed.recipients if a not in ours],
         email=parsed.sender,
         is_automatic=bool(parsed.auto_reason) or parsed.sender in ours,
+        mailbox_id=mailbox.pk if mailbox is not None else None,
     )  # fmt: skip
 
 

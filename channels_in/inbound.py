@@ -37,3 +37,4 @@ class InboundMessage:
     email: str = ""  # the sender's email when the channel knows it (web form, chat)
     language: str = ""
     is_automatic: bool = False  # auto-replies, bulk mail: never answered automatically
+    mailbox_id: int | None = None  # the tenant mailbox it arrived in (routing conditions)

@@ -83,6 +83,7 @@ def ingest(
             channel=inbound.channel,
             external_id=inbound.external_id,
             language=inbound.language,
+            automation=_automation(inbound),
         )
         message = ticket.first_message
         created = True
@@ -101,6 +102,7 @@ def ingest(
             in_reply_to=inbound.references[-1] if inbound.references else "",
             reopen_closed=True,
             reason=_("customer replied"),
+            automation=_automation(inbound),
         )
         created = False
     stored = {upload: attachment_store(message=message, upload=upload) for upload in uploads}
@@ -128,6 +130,15 @@ def _claim(inbound: InboundMessage) -> int | None:
         )
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def _automation(inbound: InboundMessage) -> dict:
+    """What the automation pipeline needs to know about the message (loop safety, routing
+    on the mailbox)."""
+    data: dict = {"automatic": bool(inbound.is_automatic)}
+    if inbound.mailbox_id is not None:
+        data["mailbox"] = inbound.mailbox_id
+    return data
 
 
 def _earlier(inbound: InboundMessage) -> IngestResult | None:

@@ -228,6 +228,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60 * 6}
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-outbox": {"task": "tickets.tasks.sweep_outbox", "schedule": 60.0},
+    "sweep-automation": {"task": "tickets.tasks.sweep_automation", "schedule": 60.0},
     "poll-imap-mailboxes": {"task": "channels_in.tasks.poll_all_mailboxes", "schedule": 60.0},
     "sweep-inbound-mail": {"task": "channels_in.tasks.sweep_inbound", "schedule": 60.0},
 }

@@ -23,6 +23,7 @@ from helpdesk.tenancy.tasks import enqueue_on_commit
 
 from . import search, selectors
 from .attachments import attachment_store
+from .automation import jobs
 from .models import (
     Contact,
     Message,
@@ -150,9 +151,11 @@ def ticket_create(
     attachments: Sequence[UploadedFile] = (),
     external_id: str = "",
     created_by_agent: bool = False,
+    automation: dict | None = None,
 ) -> Ticket:
     """Open a ticket with its first message (from the requester, or by an agent on their
-    behalf when `created_by_agent`)."""
+    behalf when `created_by_agent`). Automation (routing, auto-reply, triggers) runs once this
+    commits; `automation` tells it about the message (e.g. {"automatic": True, "mailbox": 3})."""
     text, markup = _bodies(body_text, body_html)
     subject = " ".join(subject.split())[:250] or _snippet(text)[:80] or _("(no subject)")
     now = timezone.now()
@@ -197,6 +200,7 @@ def ticket_create(
         _add_tags(ticket, tags)
     event(ticket=ticket, kind="created", actor=actor, channel=channel)
     ticket.first_message = message  # type: ignore[attr-defined] - for callers (ingest)
+    jobs.enqueue(ticket, "created", message=message, **(automation or {}))
     return ticket
 
 
@@ -242,6 +246,7 @@ def ticket_reply(
     if new_status and new_status != ticket.status:
         _apply_changes(ticket, {"status": new_status}, actor=author, reason="")
     search.append_body(ticket.pk, text)
+    jobs.enqueue(ticket, "agent_replied", message=message)
     if deliver:
         from .tasks import deliver_message
 
@@ -292,6 +297,7 @@ def ticket_add_inbound(
     attachments: Sequence[UploadedFile] = (),
     reopen_closed: bool = False,
     reason: str = "customer replied",
+    automation: dict | None = None,
 ) -> Message:
     """A customer's message on an existing ticket; a solved or pending ticket reopens (a
     closed one too with `reopen_closed`; channels_in decides that per tenant setting)."""
@@ -320,6 +326,7 @@ def ticket_add_inbound(
     if ticket.status in reopen:
         _apply_changes(ticket, {"status": Ticket.Status.OPEN}, actor=None, reason=reason)
     search.append_body(ticket.pk, text)
+    jobs.enqueue(ticket, "customer_replied", message=message, **(automation or {}))
     return message
 
 
@@ -384,6 +391,8 @@ def ticket_update(
     changed = _apply_changes(current, changes, actor=actor, reason=reason)
     for field in [*changed, "version", "tier", "solved_at"]:
         setattr(ticket, field, getattr(current, field))
+    if changed:
+        jobs.enqueue(current, "updated", fields=changed, by=getattr(actor, "pk", None))
     return changed
 
 

@@ -93,3 +93,65 @@ def sweep_outbox() -> int:
     for tenant_id, message_id in stuck + lost:
         deliver_message.delay(tenant_id, message_id=message_id)
     return len(stuck) + len(lost)
+
+
+# --- Automation (tickets.automation) ---------------------------------------------------------
+
+AUTOMATION_RETRY_DELAYS = [10, 60, 300, 900]  # seconds
+
+
+@tenant_task(bind=True, max_retries=len(AUTOMATION_RETRY_DELAYS))
+def run_automation(self, *, job_ids: list[int]) -> dict[str, int]:
+    """Run the automation pipeline for these jobs (tickets.automation.jobs), each exactly once
+    in its own transaction; jobs that raised are retried with backoff, the others are done."""
+    from .automation import jobs
+
+    outcome: dict[str, int] = {}
+    failed = []
+    for job_id in job_ids:
+        try:
+            status = jobs.run(job_id)
+        except Exception as error:  # noqa: BLE001 - recorded on the job; retried below
+            logger.warning("automation job %s failed: %s", job_id, error)
+            failed.append(job_id)
+            status = "error"
+        outcome[status] = outcome.get(status, 0) + 1
+    if failed:
+        attempt = self.request.retries
+        if attempt < len(AUTOMATION_RETRY_DELAYS):
+            raise self.retry(kwargs={"job_ids": failed}, countdown=AUTOMATION_RETRY_DELAYS[attempt])
+    return outcome
+
+
+@tenant_task()
+def assign_queue(*, team_id: int) -> int:
+    """Assign a team's waiting tickets while its agents have capacity (idempotent)."""
+    from django.db import transaction
+
+    from .automation.assignment import assign_waiting
+    from .models import Team
+
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        return 0
+    with transaction.atomic():
+        return assign_waiting(team)
+
+
+@shared_task
+def sweep_automation() -> dict[str, int]:
+    """Beat, every minute: automation jobs whose task was lost, and teams with tickets waiting
+    in their queue. Cross-tenant through the all_tenants() door; the work runs per tenant."""
+    from .automation import jobs
+    from .models import Ticket
+
+    queues = (
+        Ticket.objects.all_tenants()
+        .filter(awaiting_assignment=True, assignee__isnull=True, team__isnull=False)
+        .values_list("tenant_id", "team_id")
+        .distinct()[:500]
+    )
+    queues = list(queues)
+    for tenant_id, team_id in queues:
+        assign_queue.delay(tenant_id, team_id=team_id)
+    return {"jobs": jobs.sweep(), "queues": len(queues)}

@@ -781,6 +781,19 @@ def event_text(event: TicketEvent, people: dict[int, User], teams: dict[int, Tea
         if data.get("old") in (None, ""):
             return _("%(who)s set %(field)s to %(new)s") % values
         return _("%(who)s changed %(field)s from %(old)s to %(new)s") % values
+    if kind in {"routed", "assigned_from_queue"}:
+        from tickets.automation.explain import Names, assignment_text, routing_text
+
+        def team_name(team_id: Any) -> str:
+            team = teams.get(team_id)
+            if team is None:
+                return _("a deleted team")
+            return f"{team.name} ({team.get_tier_display()})"
+
+        names = Names(lambda user_id: _value_text("assignee", user_id, people, teams), team_name)
+        if kind == "routed":
+            return routing_text(data, names)
+        return _("From the team queue: %(what)s") % {"what": assignment_text(data, names)}
     n = data.get("target") or data.get("source") or data.get("other") or ""
     texts = {
         "created": _("%(who)s opened the ticket (%(channel)s)"),

@@ -1,0 +1,142 @@
+"""The automation outbox: a job row per event, written in the event's own transaction.
+
+    enqueue(ticket, event, message=None, **data)   inside the transaction that made the event
+    run(job_id) -> str                             the worker: once, in one transaction
+    sweep() -> int                                 beat: jobs whose task was lost or failed
+
+Exactly once, without trusting Redis:
+- the row commits with the ticket or message, and the task is sent on commit (one task per
+  transaction and tenant, carrying every job id of that transaction);
+- `run` takes the row with SELECT … FOR UPDATE SKIP LOCKED and marks it done in the same
+  transaction as everything the pipeline wrote. A redelivered task finds it done (or locked by
+  the first run) and does nothing; a worker killed mid-run rolls its transaction back, so the
+  next run starts from a clean slate — no half-routed ticket, no second auto-reply;
+- the beat sweep re-sends jobs still pending after a minute (Redis was down at commit, or the
+  task died), with attempts counted so a job that always fails stops after MAX_ATTEMPTS and
+  shows its error instead of looping.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from helpdesk.tenancy.context import require_current_tenant
+from tickets.models import Message, Ticket
+
+from .models import AutomationJob
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+LOST_AFTER = timedelta(minutes=1)
+
+
+def enqueue(
+    ticket: Ticket, event: str, *, message: Message | None = None, **data: Any
+) -> AutomationJob:
+    """Record that `event` happened to `ticket`; the pipeline runs once this commits."""
+    job = AutomationJob.objects.create(ticket=ticket, message=message, event=event, data=data)
+    _send_on_commit(job.pk)
+    return job
+
+
+def _send_on_commit(job_id: int) -> None:
+    """One task per transaction and tenant, however many jobs the transaction made (a batch
+    of 25 mails sends one task message, not 25)."""
+    tenant_id = require_current_tenant().pk
+    key = ("automation-jobs", tenant_id)
+    connection = transaction.get_connection()
+    for _sid, callback, _robust in connection.run_on_commit:
+        if getattr(callback, "once_key", None) == key:
+            callback.job_ids.append(job_id)
+            return
+
+    def callback() -> None:
+        from tickets.tasks import run_automation
+
+        try:
+            run_automation.delay(tenant_id, job_ids=callback.job_ids)
+        except Exception:  # noqa: BLE001 - Redis down: the rows are there, the sweep sends them
+            logger.warning("automation jobs %s not sent; the sweep will", callback.job_ids,
+                           exc_info=True)  # fmt: skip
+
+    callback.once_key = key  # type: ignore[attr-defined]
+    callback.job_ids = [job_id]  # type: ignore[attr-defined]
+    transaction.on_commit(callback)
+
+
+def run(job_id: int) -> str:
+    """Run one job's pipeline exactly once. Returns "done", "skipped" or "failed"."""
+    AutomationJob.objects.filter(pk=job_id, done_at__isnull=True).update(
+        attempts=F("attempts") + 1
+    )  # outside the job's transaction: a crash still counts as an attempt
+    try:
+        with transaction.atomic():
+            job = (
+                AutomationJob.objects.select_for_update(skip_locked=True)
+                .filter(pk=job_id, done_at__isnull=True)
+                .select_related("ticket__requester__organization", "message")
+                .first()
+            )
+            if job is None:
+                return "skipped"  # done already, or another worker has it right now
+            if job.attempts > MAX_ATTEMPTS:
+                job.done_at = timezone.now()
+                job.save(update_fields=["done_at"])
+                return "failed"
+            pipeline(job)
+            job.done_at = timezone.now()
+            job.last_error = ""
+            job.save(update_fields=["done_at", "last_error"])
+    except Exception as error:
+        AutomationJob.objects.filter(pk=job_id).update(
+            last_error=f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}"[:5000]
+        )
+        raise
+    return "done"
+
+
+def pipeline(job: AutomationJob) -> None:
+    """What happens after an event (DESIGN.md §5), in order, inside the job's transaction."""
+    from .routing import route
+    from .rules import facts_for
+
+    ticket = (
+        Ticket.objects.select_for_update()
+        .select_related("requester__organization")
+        .get(pk=job.ticket_id)
+    )  # fmt: skip  (agents' edits of the same ticket wait, not clash)
+    if ticket.merged_into_id:
+        return
+    body = job.message.body_text if job.message is not None else ""
+    facts = facts_for(ticket, body=body, mailbox=job.data.get("mailbox"),
+                      automatic=bool(job.data.get("automatic")))  # fmt: skip
+    if job.event == AutomationJob.Event.CREATED:
+        route(ticket, facts)
+
+
+def sweep(*, limit: int = 1000) -> int:
+    """Beat: send again the jobs still pending a minute after they were made. Reads ids
+    across tenants through the all_tenants() door; each runs in its own tenant."""
+    from tickets.tasks import run_automation
+
+    cutoff = timezone.now() - LOST_AFTER
+    pending = (
+        AutomationJob.objects.all_tenants()
+        .filter(done_at__isnull=True, created_at__lt=cutoff, attempts__lte=MAX_ATTEMPTS)
+        .order_by("created_at")
+        .values_list("tenant_id", "id")[:limit]
+    )
+    by_tenant: dict[int, list[int]] = {}
+    for tenant_id, job_id in pending:
+        by_tenant.setdefault(tenant_id, []).append(job_id)
+    for tenant_id, job_ids in by_tenant.items():
+        for start in range(0, len(job_ids), 100):
+            run_automation.delay(tenant_id, job_ids=job_ids[start : start + 100])
+    return sum(len(ids) for ids in by_tenant.values())
