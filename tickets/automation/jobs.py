@@ -79,9 +79,9 @@ def run(job_id: int) -> str:
     try:
         with transaction.atomic():
             job = (
-                AutomationJob.objects.select_for_update(skip_locked=True)
+                AutomationJob.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk=job_id, done_at__isnull=True)
-                .select_related("ticket__requester__organization", "message")
+                .select_related("message")
                 .first()
             )
             if job is None:
@@ -107,11 +107,12 @@ def pipeline(job: AutomationJob) -> None:
     from .routing import route
     from .rules import facts_for
 
+    # Locked: an agent's edit of the same ticket waits for this job instead of clashing.
     ticket = (
-        Ticket.objects.select_for_update()
+        Ticket.objects.select_for_update(of=("self",))
         .select_related("requester__organization")
         .get(pk=job.ticket_id)
-    )  # fmt: skip  (agents' edits of the same ticket wait, not clash)
+    )
     if ticket.merged_into_id:
         return
     body = job.message.body_text if job.message is not None else ""

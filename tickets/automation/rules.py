@@ -594,7 +594,7 @@ def plan_actions(actions: list[dict], applied: Applied | None = None) -> Applied
         elif name == "remove_tags":
             applied.tags_removed += [t for t in value if t not in applied.tags_removed]
         elif name == "require_skills":
-            applied.skills += [s for s in value if s not in applied.skills]
+            applied.skills += [s.lower() for s in value if s.lower() not in applied.skills]
         elif name == "assign_to":
             applied.assign_to, applied.assign_auto = value, False
         elif name == "assign_auto":
