@@ -1,6 +1,9 @@
-"""Writes of Settings › Channels; every change is audited (helpdesk.tenancy.services.audit)."""
+"""Writes of Settings › Channels (mailboxes, inbound mail, chat, messaging apps); every change is
+audited (helpdesk.tenancy.services.audit)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -9,7 +12,7 @@ from helpdesk.accounts.models import User
 from helpdesk.tenancy.services import audit
 
 from .email import process
-from .models import ChannelSettings, ChatSettings, InboundEmail, Mailbox
+from .models import ChannelSettings, ChatSettings, InboundEmail, Mailbox, MessagingChannel
 
 
 class ChannelError(ValueError):
@@ -87,3 +90,92 @@ def chat_settings_save(*, settings: ChatSettings, actor: User) -> ChatSettings:
         f"{len(settings.origins())} allowed site(s)",
     )
     return settings
+
+
+# --- Messaging apps ---------------------------------------------------------------------------
+
+# The credentials that are secret: write-only in Settings, encrypted at rest.
+MESSAGING_SECRETS = (
+    "app_secret", "token", "encoding_aes_key", "bot_token", "access_token", "verify_token",
+)  # fmt: skip
+
+
+@transaction.atomic
+def messaging_channel_save(
+    *, channel: MessagingChannel, actor: User, secrets: Mapping[str, str] | None = None
+) -> MessagingChannel:
+    """Create or update a messaging channel. `secrets` are the secret credentials typed in
+    (names from MESSAGING_SECRETS); an empty one keeps the saved value (the form never shows
+    them). The audit row names the secrets that changed, never their values."""
+    secrets = dict(secrets or {})
+    unknown = set(secrets) - set(MESSAGING_SECRETS)
+    if unknown:
+        raise ValueError(f"Not secret credentials: {', '.join(sorted(unknown))}")
+    created = channel.pk is None
+    if not created:
+        saved = dict(
+            zip(
+                MESSAGING_SECRETS,
+                MessagingChannel.objects.filter(pk=channel.pk)
+                .values_list(*MESSAGING_SECRETS)
+                .get(),
+                strict=True,
+            )
+        )
+        for name, value in saved.items():
+            setattr(channel, name, value)
+    changed = sorted(name for name, value in secrets.items() if value)
+    for name in changed:
+        setattr(channel, name, secrets[name])
+    try:
+        channel.save()
+    except LookupError:
+        raise ChannelError(
+            _("%(provider)s cannot be connected yet.")
+            % {"provider": channel.get_provider_display()}
+        ) from None
+    audit(
+        actor=actor,
+        action="messaging.created" if created else "messaging.updated",
+        summary=f"Messaging app {channel.get_provider_display()} “{channel.name}” "
+        f"{'connected' if created else 'changed'}"
+        + (f" (new {', '.join(changed)})" if changed and not created else ""),
+        channel=channel.pk,
+        provider=channel.provider,
+        secrets_changed=changed,
+    )
+    return channel
+
+
+@transaction.atomic
+def messaging_channel_set_active(
+    *, channel: MessagingChannel, actor: User, active: bool
+) -> MessagingChannel:
+    """Pause or resume a channel: a paused channel's webhook answers 404 (nothing is taken in)."""
+    if channel.is_active == active:
+        return channel
+    channel.is_active = active
+    channel.save(update_fields=["is_active"])
+    audit(
+        actor=actor,
+        action="messaging.activated" if active else "messaging.deactivated",
+        summary=f"Messaging app {channel.get_provider_display()} “{channel.name}” "
+        f"{'resumed' if active else 'paused'}",
+        channel=channel.pk,
+    )
+    return channel
+
+
+@transaction.atomic
+def messaging_channel_delete(*, channel: MessagingChannel, actor: User) -> None:
+    """Remove a channel and its credentials. Tickets stay; their conversations on it (where
+    replies went) go, so replies on those tickets can no longer be sent through the app."""
+    label = f"{channel.get_provider_display()} “{channel.name}”"
+    channel_id = channel.pk
+    channel.delete()
+    audit(
+        actor=actor,
+        action="messaging.deleted",
+        summary=f"Messaging app {label} removed",
+        channel=channel_id,
+    )

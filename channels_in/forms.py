@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from django import forms
+from django.utils.html import conditional_escape, format_html
 from django.utils.translation import gettext_lazy as _
 
 from tickets.attachments import AttachmentError, attachment_validate
 from tickets.forms import MAX_FILES, MultipleFileField
 
-from .models import ChannelSettings, ChatSettings, Mailbox
+from .admin_services import MESSAGING_SECRETS
+from .models import ChannelSettings, ChatSettings, Mailbox, MessagingChannel
 
 
 class MailboxForm(forms.ModelForm):
@@ -166,3 +170,152 @@ class ChatSettingsForm(forms.ModelForm):
     def save(self, commit: bool = True):
         self.instance.days = ",".join(sorted(self.cleaned_data.get("chat_days") or []))
         return super().save(commit=commit)
+
+
+# --- Messaging apps ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One MessagingChannel field as a provider's console names it."""
+
+    name: str
+    label: Any  # lazy translation
+    required: bool = True
+
+
+C = Credential
+AES_KEY = C("encoding_aes_key", _("EncodingAESKey"))
+# Which fields each provider's adapter reads (channels_in/messaging/<provider>.py), in the order
+# the provider's console shows them. Required: what receiving and replying need.
+MESSAGING_FIELDS: dict[str, tuple[Credential, ...]] = {
+    "wechat": (C("app_id", _("AppID")), C("app_secret", _("AppSecret")), C("token", _("Token")),
+               C("encoding_aes_key", _("EncodingAESKey"), required=False)),
+    "wechat_kf": (C("app_id", _("CorpID")), C("app_secret", _("WeChat Customer Service Secret")),
+                  C("token", _("Token")), AES_KEY,
+                  C("account_id", _("Customer service account (open_kfid)"), required=False)),
+    "wecom": (C("app_id", _("CorpID")), C("account_id", _("AgentID")),
+              C("app_secret", _("App Secret")), C("token", _("Token")), AES_KEY),
+    "dingtalk": (C("app_id", _("AppKey (Client ID)")),
+                 C("app_secret", _("AppSecret (Client Secret)")),
+                 C("account_id", _("Robot code"), required=False)),
+    "feishu": (C("app_id", _("App ID")), C("app_secret", _("App Secret")),
+               C("token", _("Verification Token"), required=False),
+               C("encoding_aes_key", _("Encrypt Key"), required=False)),
+    "whatsapp": (C("account_id", _("Phone number ID")), C("access_token", _("Access token")),
+                 C("app_secret", _("Meta App Secret")), C("verify_token", _("Verify token"))),
+    "telegram": (C("bot_token", _("Bot token")), C("token", _("Webhook secret token"))),
+    "messenger": (C("account_id", _("Page ID"), required=False),
+                  C("access_token", _("Page access token")),
+                  C("app_secret", _("Meta App Secret")), C("verify_token", _("Verify token"))),
+}  # fmt: skip
+WECHAT_FAMILY = {"wechat", "wechat_kf", "wecom"}
+
+
+class SecretInput(forms.PasswordInput):
+    """Never renders a value; not `required` in the HTML once a value is saved (empty keeps it)."""
+
+    def __init__(self, *, saved: bool, attrs=None):
+        super().__init__(attrs, render_value=False)
+        self.saved = saved
+
+    def use_required_attribute(self, initial) -> bool:
+        return not self.saved and super().use_required_attribute(initial)
+
+
+class SecretField(forms.CharField):
+    """A write-only credential: required until one is saved; then empty means "keep it"."""
+
+    def __init__(self, *, saved: bool, **kwargs):
+        self.saved = saved
+        attrs = {"autocomplete": "new-password", "spellcheck": "false"}
+        super().__init__(widget=SecretInput(saved=saved, attrs=attrs), **kwargs)
+
+    def validate(self, value) -> None:
+        if value in self.empty_values and self.saved:
+            return
+        super().validate(value)
+
+
+class MessagingChannelForm(forms.ModelForm):
+    """A messaging channel's name and the credentials its provider uses, nothing else.
+
+    Secret credentials are plain form fields (SecretField), not model fields: rendered empty
+    (never the saved value, not even after an error), required until one is saved, handed to
+    admin_services.messaging_channel_save, which keeps the saved value when one is left empty."""
+
+    class Meta:
+        model = MessagingChannel
+        fields = ["name", "app_id", "account_id"]
+
+    def __init__(self, *args, provider: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.provider = provider
+        self.credentials = MESSAGING_FIELDS[provider]
+        used = {c.name for c in self.credentials}
+        for name in ("app_id", "account_id"):
+            if name not in used:
+                del self.fields[name]
+        for credential in self.credentials:
+            model_field = MessagingChannel._meta.get_field(credential.name)
+            if credential.name in MESSAGING_SECRETS:
+                self.fields[credential.name] = self._secret_field(credential, model_field)
+            else:
+                field = self.fields[credential.name]
+                field.label, field.required = credential.label, credential.required
+                field.widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+        self.fields["name"].widget.attrs["autocomplete"] = "off"
+        self.fields["name"].help_text = _("For you and your agents, e.g. the account's name.")
+        self.order_fields(["name", *(c.name for c in self.credentials)])
+
+    def _secret_field(self, credential: Credential, model_field) -> SecretField:
+        saved = self.has_saved(credential.name)
+        help_text = conditional_escape(model_field.help_text)
+        if saved:
+            help_text = format_html(
+                "<strong>{}</strong> {}", _("Saved — leave empty to keep it."), help_text
+            )
+        return SecretField(
+            saved=saved,
+            label=credential.label,
+            required=credential.required,
+            max_length=model_field.max_length,
+            help_text=help_text,
+        )
+
+    def has_saved(self, name: str) -> bool:
+        return self.instance.pk is not None and bool(getattr(self.instance, name))
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        """The secret credentials typed in (empty: keep the saved one)."""
+        return {c.name: self.cleaned_data.get(c.name, "") for c in self.credentials
+                if c.name in MESSAGING_SECRETS}  # fmt: skip
+
+    def _present(self, name: str) -> bool:
+        return bool(self.cleaned_data.get(name)) or self.has_saved(name)
+
+    def clean(self):
+        data = super().clean()
+        key = data.get("encoding_aes_key")
+        if key and self.provider in WECHAT_FAMILY and not re.fullmatch(r"[A-Za-z0-9]{43}", key):
+            self.add_error("encoding_aes_key", _("The EncodingAESKey is 43 letters and digits."))
+        agent = data.get("account_id")
+        if agent and self.provider == "wecom" and not agent.isdigit():
+            self.add_error("account_id", _("The AgentID is a number."))
+        token = data.get("token")
+        if (
+            token
+            and self.provider == "telegram"
+            and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", token)
+        ):
+            self.add_error("token", _("Telegram allows 1–256 letters, digits, “_” and “-” here."))
+        bot = data.get("bot_token")
+        if bot and not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", bot):
+            self.add_error(
+                "bot_token", _("A bot token looks like 123456789:AAE… (from @BotFather).")
+            )
+        if (self.provider == "feishu" and not self._present("token")
+                and not self._present("encoding_aes_key")):  # fmt: skip
+            self.add_error("token", _("Give the Verification Token, the Encrypt Key, or both."))
+        return data

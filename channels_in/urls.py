@@ -3,12 +3,28 @@ inbound webhooks under /channels/ (namespace "channels")."""
 
 from django.urls import path
 
-from . import views_chat, views_settings, views_webform, views_webhook
+from . import views_chat, views_messaging_settings, views_settings, views_webform, views_webhook
 from .messaging import urls as messaging_urls
 
 settings_patterns = [
     path("channels/", views_settings.channels, name="channels"),
     path("channels/mailboxes/<int:mailbox_id>/", views_settings.mailbox_edit, name="mailbox_edit"),
+    path("channels/messaging/new/", views_messaging_settings.messaging_new, name="messaging_new"),
+    path(
+        "channels/messaging/<int:channel_id>/",
+        views_messaging_settings.messaging_edit,
+        name="messaging_edit",
+    ),
+    path(
+        "channels/messaging/<int:channel_id>/active/",
+        views_messaging_settings.messaging_active,
+        name="messaging_active",
+    ),
+    path(
+        "channels/messaging/<int:channel_id>/delete/",
+        views_messaging_settings.messaging_delete,
+        name="messaging_delete",
+    ),
     path("channels/unprocessed/", views_settings.unprocessed, name="unprocessed"),
     path(
         "channels/unprocessed/<int:inbound_id>/raw/",

@@ -1,5 +1,6 @@
 """Settings › Channels (administrators): mailboxes (IMAP, SMTP/webhook forwarding), inbound
-mail settings, and the mail that could not be processed, with its raw source and a retry."""
+mail settings, and the mail that could not be processed, with its raw source and a retry. The
+messaging apps' pages are in views_messaging_settings; their list shows here."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .chat import chat_settings
 from .forms import ChannelSettingsForm, ChatSettingsForm, MailboxForm
 from .ingest import channel_settings
 from .models import InboundEmail, Mailbox
+from .views_messaging_settings import messaging_channel_list, messaging_providers
 
 PAGE_SIZE = 50
 
@@ -91,6 +93,8 @@ def channels(request: HttpRequest) -> HttpResponse:
         "chat_form": chat_form,
         "widget_src": request.build_absolute_uri(static("widget.js")),
         "mailboxes": mailboxes,
+        "messaging_channels": messaging_channel_list(),
+        "messaging_providers": messaging_providers(),
         "support_address": support_address(),
         "smtp_port": getattr(settings, "HELPDESK_SMTPD_PORT", 2525),
         "failed_count": InboundEmail.objects.filter(status=InboundEmail.Status.FAILED)

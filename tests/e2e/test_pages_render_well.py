@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from channels_in.email import receive_email
-from channels_in.models import Mailbox
+from channels_in.messaging.models import MessagingThread
+from channels_in.models import Mailbox, MessagingChannel
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership
 from tests.e2e.conftest import ARTIFACTS, tenant_url
@@ -17,6 +18,7 @@ from tests.factories import (
     TenantFactory,
     make_ticket,
 )
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,6 +39,10 @@ STAFF_PAGES = [
     "/settings/channels/",
     "/settings/channels/mailboxes/{mailbox}/",
     "/settings/channels/unprocessed/",
+    "/settings/channels/messaging/new/",
+    "/settings/channels/messaging/new/?provider=wecom",
+    "/settings/channels/messaging/{channel}/",
+    "/settings/channels/messaging/{channel}/delete/",
     "/accounts/tokens/",
     "/accounts/profile/",
 ]
@@ -78,6 +84,15 @@ def acme(transactional_db):
             imap_username="help", imap_password="x", last_error="LOGIN failed: wrong password",
         )  # fmt: skip
         receive_email(b"Subject: \xff broken\r\n\r\nno sender", via="command")
+        bot = MessagingChannel.objects.create(
+            provider="telegram", name="Acme support bot", bot_token="123456:ABC-DEF",
+            token="tg-hook-secret",
+        )  # fmt: skip
+        MessagingThread.objects.create(channel=bot, ticket=Ticket.objects.get(), identity="1111")
+        MessagingChannel.objects.create(
+            provider="wechat", name="Acme 微信公众号", app_id="wx5d94a7bcdbe6b9aa",
+            app_secret="wx-app-secret", token="wechat-token", is_active=False,
+        )  # fmt: skip
     return tenant
 
 
@@ -121,8 +136,9 @@ def test_pages(browser, live_server, acme, lang, size):
     sign_in(page, live_server, acme, "admin@acme.test")
     with tenant_context(acme):
         mailbox = Mailbox.objects.get().pk
+        channel = MessagingChannel.objects.get(provider="telegram").pk
     for path in STAFF_PAGES:
-        page.goto(tenant_url(live_server, acme, path.format(mailbox=mailbox)))
+        page.goto(tenant_url(live_server, acme, path.format(mailbox=mailbox, channel=channel)))
         check(page, path, lang, size)
     context.clear_cookies()
     for host in (f"acme.localhost:{port}",):

@@ -94,6 +94,7 @@ SAMPLE_KWARGS = {
     "session_token": lambda objs: objs["chat_session"].token,
     "provider": lambda objs: objs["messaging_channel"].provider,
     "channel_token": lambda objs: objs["messaging_channel"].webhook_token,
+    "channel_id": lambda objs: objs["messaging_channel"].pk,
 }
 
 
@@ -236,6 +237,8 @@ def test_admin_of_other_tenant_cannot_reach_our_objects_by_id(
         ticket = type(victim["ticket"]).objects.get(pk=victim["ticket"].pk)
         assert (ticket.version, ticket.status, ticket.merged_into_id) == (1, "new", None), name
         assert ticket.messages.count() == 2, name
+        channel = MessagingChannel.objects.filter(pk=victim["messaging_channel"].pk).first()
+        assert channel and channel.is_active and channel.name == "Victim bot", name
 
 
 API_WITH_IDS = [p for p in PATTERNS if is_api(p[0]) and p[1]]
