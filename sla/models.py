@@ -1,0 +1,211 @@
+"""What SLAs are configured with (docs/sla.md).
+
+- `BusinessCalendar`: a time zone, weekly opening hours (split shifts, overnight, or 24/7) and
+  a country whose public holidays and make-up working days apply; one per tenant is the default.
+- `CalendarDate`: a tenant's own date on a calendar (a closure, an extra working day, special
+  hours); it wins over the weekly hours and the country's holidays.
+- `SLAPolicy`: ordered; the first active one whose conditions match a ticket sets its targets
+  (first response, next response, resolution, in minutes), counted in business time on its
+  calendar (or the default one) or in calendar time, with per-priority overrides.
+
+Validation of the JSON fields lives in sla.calendar (hours) and sla.policies (conditions,
+overrides): plain functions, used here as field validators.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.tenancy.models import TenantModel, validate_timezone
+from tickets.automation.models import Match
+
+from . import calendar as calmath
+from .public_holidays import is_supported
+
+__all__ = ["BusinessCalendar", "CalendarDate", "SLAPolicy", "default_weekly_hours"]
+
+
+def default_weekly_hours() -> dict:
+    workday = [["09:00", "18:00"]]
+    return {"mon": workday, "tue": workday, "wed": workday, "thu": workday, "fri": workday,
+            "sat": [], "sun": []}  # fmt: skip
+
+
+def validate_weekly_hours(value) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError(_("Weekly hours must map days (mon … sun) to lists of intervals."))
+    unknown = set(value) - set(calmath.DAYS)
+    if unknown:
+        raise ValidationError(_("Unknown day “%(day)s”."), params={"day": sorted(unknown)[0]})
+    for day, hours in value.items():
+        try:
+            calmath.parse_intervals(hours)
+        except calmath.CalendarError as error:
+            raise ValidationError(f"{day}: {error}") from None
+
+
+def validate_intervals(value) -> None:
+    try:
+        calmath.parse_intervals(value)
+    except calmath.CalendarError as error:
+        raise ValidationError(str(error)) from None
+
+
+def validate_holiday_country(value: str) -> None:
+    if value and not is_supported(value):
+        raise ValidationError(
+            _("“%(value)s” is not a country with known public holidays."), params={"value": value}
+        )
+
+
+class BusinessCalendar(TenantModel):
+    name = models.CharField(_("name"), max_length=100)
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_timezone]
+    )
+    always_open = models.BooleanField(
+        _("open 24/7"), default=False, help_text=_("Every day, all day; weekly hours are ignored.")
+    )
+    # {"mon": [["09:00", "12:00"], ["13:00", "18:00"]], ..., "sun": []}; an end before its start
+    # runs overnight (["22:00", "06:00"]), "24:00" ends a day.
+    weekly_hours = models.JSONField(
+        _("weekly hours"), default=default_weekly_hours, validators=[validate_weekly_hours]
+    )
+    holiday_country = models.CharField(
+        _("public holidays of"),
+        max_length=2,
+        blank=True,
+        validators=[validate_holiday_country],
+        help_text=_("ISO country code, e.g. CN; its holidays and make-up working days apply."),
+    )
+    is_default = models.BooleanField(_("default calendar"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Part of the cache key of the built calendar (sla.selectors): sla.services bumps it when
+    # one of the calendar's dates changes.
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("business calendar")
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(is_default=True), name="businesscalendar_one_default"
+            ),
+            models.UniqueConstraint("tenant", Lower("name"), name="businesscalendar_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CalendarDate(TenantModel):
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Closed (holiday)")
+        # Open with a normal weekday's hours: Monday's, or the first weekday's that has hours
+        # (sla.calendar.workday_hours); for make-up working days such as China's 调休.
+        WORKDAY = "workday", _("Working day (normal weekday hours)")
+        HOURS = "hours", _("Special hours")
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="dates")
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.HOLIDAY)
+    hours = models.JSONField(
+        _("hours"), default=list, blank=True, validators=[validate_intervals],
+        help_text=_('For special hours: [["10:00", "14:00"]].'),
+    )  # fmt: skip
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar date")
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "calendar", "date"], name="calendardate_calendar_date_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name or self.get_kind_display()}"
+
+
+def validate_conditions(value) -> None:
+    from .policies import ConditionError, validate_conditions
+
+    try:
+        validate_conditions(value)
+    except ConditionError as error:
+        raise ValidationError(str(error)) from None
+
+
+def validate_per_priority(value) -> None:
+    from .policies import ConditionError, validate_per_priority
+
+    try:
+        validate_per_priority(value)
+    except ConditionError as error:
+        raise ValidationError(str(error)) from None
+
+
+class SLAPolicy(TenantModel):
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    match = models.CharField(_("match"), max_length=3, choices=Match.choices, default=Match.ALL)
+    # [{"field": "priority", "op": "in", "value": ["urgent"]}]: fields priority, channel,
+    # requester_tier, category, team (ids as text); ops in / not_in. No conditions: every ticket.
+    conditions = models.JSONField(
+        _("conditions"), default=list, blank=True, validators=[validate_conditions]
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="policies",
+        verbose_name=_("calendar"),
+        help_text=_("Empty: the default calendar."),
+    )
+    business_hours = models.BooleanField(
+        _("count business hours only"),
+        default=True,
+        help_text=_("Off: the clock runs around the clock, holidays included."),
+    )
+    first_response_minutes = models.PositiveIntegerField(
+        _("first response within (minutes)"), null=True, blank=True
+    )
+    next_response_minutes = models.PositiveIntegerField(
+        _("next response within (minutes)"), null=True, blank=True
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution within (minutes)"), null=True, blank=True
+    )
+    # {"urgent": {"first_response": 60, "resolution": 240}}: replaces the targets above for a
+    # priority; null removes a target.
+    per_priority = models.JSONField(
+        _("per-priority targets"), default=dict, blank=True, validators=[validate_per_priority]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["position", "id"]
+        indexes = [
+            models.Index(
+                fields=["tenant", "position", "id"],
+                name="slapolicy_active_order",
+                condition=Q(is_active=True),
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint("tenant", Lower("name"), name="slapolicy_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
