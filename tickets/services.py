@@ -6,7 +6,9 @@ what (and why, for automatic decisions), and sends side effects (mail, routing) 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -76,9 +78,34 @@ def event(
     *, ticket: Ticket, kind: str, actor: User | None, reason: str = "", **data
 ) -> TicketEvent:
     _counts_changed_on_commit(ticket.tenant_id)
-    return TicketEvent.objects.create(
-        ticket=ticket, kind=kind, actor=actor, reason=reason[:300], data=data
-    )
+    made = TicketEvent(ticket=ticket, kind=kind, actor=actor, reason=reason[:300], data=data)
+    buffer = _event_buffer.get()
+    if buffer is not None:  # inside buffered_events(): written together at the end
+        buffer.append(made)
+        return made
+    made.save()
+    return made
+
+
+_event_buffer: ContextVar[list[TicketEvent] | None] = ContextVar("event_buffer", default=None)
+
+
+@contextmanager
+def buffered_events() -> Iterator[list[TicketEvent]]:
+    """Collect the events recorded inside and write them with one multi-row INSERT on the way
+    out (automation records several per ticket, for a batch of tickets). Nested use joins
+    the outer buffer. The events have no id until then."""
+    if _event_buffer.get() is not None:
+        yield _event_buffer.get()
+        return
+    buffer: list[TicketEvent] = []
+    token = _event_buffer.set(buffer)
+    try:
+        yield buffer
+    finally:
+        _event_buffer.reset(token)
+    if buffer:
+        TicketEvent.objects.bulk_create(buffer)
 
 
 def _counts_changed_on_commit(tenant_id: int) -> None:
@@ -208,13 +235,15 @@ def ticket_create(
 def ticket_reply(
     *,
     ticket: Ticket,
-    author: User,
+    author: User | None,
     body_text: str = "",
     body_html: str = "",
     attachments: Sequence[UploadedFile] = (),
     set_status: str | None = None,
 ) -> Message:
-    """An agent's public reply: stored now, delivered through the ticket's channel on commit."""
+    """An agent's public reply: stored now, delivered through the ticket's channel on commit.
+    With `author=None` it is the help desk's own reply (a trigger's `send_reply`): not a first
+    response, and it starts no automation run of its own (the trigger loop guard)."""
     text, markup = _bodies(body_text, body_html)
     if not text and not attachments:
         raise TicketError(_("Write a reply before sending it."))
@@ -236,7 +265,7 @@ def ticket_reply(
         attachment_store(message=message, upload=upload)
     now = timezone.now()
     changes: dict = {"last_activity_at": now, "snippet": _snippet(text)}
-    if ticket.first_response_at is None:
+    if ticket.first_response_at is None and author is not None:
         changes["first_response_at"] = now
     Ticket.objects.filter(pk=ticket.pk).update(**changes)
     for field, value in changes.items():
@@ -246,7 +275,8 @@ def ticket_reply(
     if new_status and new_status != ticket.status:
         _apply_changes(ticket, {"status": new_status}, actor=author, reason="")
     search.append_body(ticket.pk, text)
-    jobs.enqueue(ticket, "agent_replied", message=message)
+    if author is not None:
+        jobs.enqueue(ticket, "agent_replied", message=message)
     if deliver:
         from .tasks import deliver_message
 
@@ -258,7 +288,7 @@ def ticket_reply(
 def ticket_add_note(
     *,
     ticket: Ticket,
-    author: User,
+    author: User | None,
     body_text: str,
     attachments: Sequence[UploadedFile] = (),
 ) -> Message:
@@ -336,12 +366,25 @@ def _display(value) -> str | int | None:
     return getattr(value, "pk", value)
 
 
-def _apply_changes(ticket: Ticket, changes: dict, *, actor: User | None, reason: str) -> list[str]:
-    """Write changed fields, bump the version and log one event per field."""
+def _apply_changes(
+    ticket: Ticket,
+    changes: dict,
+    *,
+    actor: User | None,
+    reason: str,
+    quiet: dict | None = None,
+) -> list[str]:
+    """Write changed fields, bump the version and log one event per field. `quiet` fields
+    (bookkeeping such as the queue flag) are written in the same UPDATE without an event."""
     changed = [f for f, v in changes.items() if getattr(ticket, f) != v]
+    quiet = {f: v for f, v in (quiet or {}).items() if getattr(ticket, f) != v}
     if not changed:
+        if quiet:
+            Ticket.objects.filter(pk=ticket.pk).update(**quiet)
+            for field, value in quiet.items():
+                setattr(ticket, field, value)
         return []
-    update: dict = {f: changes[f] for f in changed}
+    update: dict = {**quiet, **{f: changes[f] for f in changed}}
     if "team" in update:
         update["tier"] = update["team"].tier if update["team"] else ticket.tier
     if update.get("status") == Ticket.Status.SOLVED:
@@ -361,7 +404,7 @@ def _apply_changes(ticket: Ticket, changes: dict, *, actor: User | None, reason:
             new=_display(changes[field]),
         )
         setattr(ticket, field, changes[field])
-    for field in ("tier", "solved_at"):
+    for field in ("tier", "solved_at", *quiet):
         if field in update:
             setattr(ticket, field, update[field])
     ticket.version += 1

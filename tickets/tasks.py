@@ -102,25 +102,20 @@ AUTOMATION_RETRY_DELAYS = [10, 60, 300, 900]  # seconds
 
 @tenant_task(bind=True, max_retries=len(AUTOMATION_RETRY_DELAYS))
 def run_automation(self, *, job_ids: list[int]) -> dict[str, int]:
-    """Run the automation pipeline for these jobs (tickets.automation.jobs), each exactly once
-    in its own transaction; jobs that raised are retried with backoff, the others are done."""
+    """Run the automation pipeline for these jobs (tickets.automation.jobs.run_many): once
+    each, as one transaction while all goes well; jobs that raised are retried with backoff
+    on their own, the others are done."""
     from .automation import jobs
 
-    outcome: dict[str, int] = {}
-    failed = []
-    for job_id in job_ids:
-        try:
-            status = jobs.run(job_id)
-        except Exception as error:  # noqa: BLE001 - recorded on the job; retried below
-            logger.warning("automation job %s failed: %s", job_id, error)
-            failed.append(job_id)
-            status = "error"
-        outcome[status] = outcome.get(status, 0) + 1
-    if failed:
+    try:
+        return jobs.run_many(job_ids)
+    except jobs.BatchFailed as failure:
         attempt = self.request.retries
+        logger.warning("automation jobs %s failed (attempt %d)", failure.failed, attempt + 1)
         if attempt < len(AUTOMATION_RETRY_DELAYS):
-            raise self.retry(kwargs={"job_ids": failed}, countdown=AUTOMATION_RETRY_DELAYS[attempt])
-    return outcome
+            raise self.retry(kwargs={"job_ids": failure.failed},
+                             countdown=AUTOMATION_RETRY_DELAYS[attempt]) from None  # fmt: skip
+        return failure.outcome
 
 
 @tenant_task()
@@ -155,3 +150,87 @@ def sweep_automation() -> dict[str, int]:
     for tenant_id, team_id in queues:
         assign_queue.delay(tenant_id, team_id=team_id)
     return {"jobs": jobs.sweep(), "queues": len(queues)}
+
+
+# --- Classification (tickets.automation.classify) --------------------------------------------
+
+
+@shared_task
+def retrain_classifiers() -> int:
+    """Beat, hourly: a training task for each tenant whose labels changed since its models were
+    trained a while ago, or that has enough labels for a first model. Cross-tenant through the
+    all_tenants() door (ids, counts and dates only); each tenant trains in its own task."""
+    from .automation.classify.training import tenants_due
+
+    tenant_ids = tenants_due()
+    for tenant_id in tenant_ids:
+        train_classifiers.delay(tenant_id)
+    return len(tenant_ids)
+
+
+@tenant_task()
+def train_classifiers(*, kinds: list[str] | None = None, force: bool = False) -> dict[str, str]:
+    """Train this tenant's classifiers that are due; safe twice (a fresh model is not due)."""
+    from .automation.classify import KINDS, train_due
+
+    return train_due(kinds or KINDS, force=force)
+
+
+@tenant_task()
+def train_classifier(*, kind: str) -> dict:
+    """Settings › Classification › "Retrain now": train `kind`, keeping its progress note."""
+    from .automation.classify.training import train_now
+
+    return train_now(kind)
+
+
+# --- Triggers, notifications (tickets.automation.triggers / .notifications) ------------------
+
+
+@tenant_task(bind=True, max_retries=4)
+def send_dispatch(self, *, dispatch_id: int) -> str:
+    """Send one notification email or webhook call (the automation outbox), once: a claim by
+    conditional UPDATE; a transient failure is retried with growing pauses, a refusal never."""
+    from .automation import notifications
+
+    final = self.request.retries >= len(notifications.RETRY_DELAYS)
+    try:
+        return notifications.deliver(dispatch_id, final=final)
+    except notifications.DispatchError as error:
+        delay = notifications.RETRY_DELAYS[self.request.retries]
+        raise self.retry(countdown=delay, exc=error) from error
+
+
+@shared_task
+def sweep_dispatches() -> int:
+    """Beat, every minute: notification emails and webhook calls whose task was lost (Redis
+    down at commit) or whose worker died. Cross-tenant through the all_tenants() door."""
+    from .automation import notifications
+
+    return notifications.sweep()
+
+
+@tenant_task()
+def run_idle_triggers() -> int:
+    """This tenant's idle triggers over its open tickets idle long enough (safe twice: an idle
+    period fires once, keyed by the ticket's last activity)."""
+    from .automation import triggers
+
+    return triggers.run_idle()
+
+
+@shared_task
+def sweep_idle_triggers() -> int:
+    """Beat, every five minutes: one run_idle_triggers task per tenant that has an active idle
+    trigger. Cross-tenant through the all_tenants() door, reading tenant ids only."""
+    from .automation.models import Trigger
+
+    tenant_ids = list(
+        Trigger.objects.all_tenants()
+        .filter(is_active=True, event=Trigger.Event.IDLE)
+        .values_list("tenant_id", flat=True)
+        .distinct()
+    )
+    for tenant_id in tenant_ids:
+        run_idle_triggers.delay(tenant_id)
+    return len(tenant_ids)

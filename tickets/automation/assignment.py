@@ -1,7 +1,8 @@
 """Who gets the ticket: a team's strategy over its members' availability, skills and capacity.
 
     choose(team, priority, skills) -> Choice      (inside the team's lock; pure on its inputs)
-    assign_in_team(ticket, team) -> Choice        (choose, then write; or put it in the queue)
+    lock_teams(ids) -> {id: TeamState}            (SELECT … FOR UPDATE in id order, agents read)
+    decide(ticket, state) -> Choice               (choose, and count it against the agent)
     assign_waiting(team) -> int                   (the queue, oldest first, while capacity lasts)
 
 - Round-robin: members in a fixed order (user id); the next eligible one after whoever got the
@@ -15,15 +16,19 @@
   back online, more capacity) or by the beat sweep.
 
 Assignments in one team are serialised by locking the team row (SELECT … FOR UPDATE), so two
-workers can never both give the last free slot away.
+workers can never both give the last free slot away. Inside `holding_teams()` (a batch of
+jobs in one transaction) a team is locked and its loads read once, then kept current.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
-from django.utils import timezone
+from django.db.models import Case, Count, Exists, OuterRef, Subquery, Sum, When
+from django.db.models.functions import Coalesce
 
 from helpdesk.tenancy.models import Membership
 from tickets.models import OPEN_UNMERGED, Team, TeamMember, Ticket
@@ -43,6 +48,16 @@ class Agent:
     capacity: int
     open: int = 0
     load: int = 0
+    name: str = ""
+    email: str = ""
+
+    def user(self):
+        """The user, for writing the assignment (no query: the fields came with the load)."""
+        from helpdesk.accounts.models import User
+
+        user = User(id=self.user_id, email=self.email, full_name=self.name)
+        user._state.adding, user._state.db = False, "default"
+        return user
 
 
 @dataclass
@@ -52,8 +67,11 @@ class Choice:
     agent: Agent | None = None
     others: list[Agent] = field(default_factory=list)  # the other eligible members
     why_not: str = ""  # no_members / nobody_online / no_skills / at_capacity
+    snapshot: dict | None = None
 
     def as_data(self) -> dict:
+        if self.snapshot is not None:
+            return self.snapshot
         data: dict = {"strategy": self.strategy, "user": self.user_id}
         if self.agent is not None:
             data.update(open=self.agent.open, load=self.agent.load)
@@ -65,42 +83,42 @@ class Choice:
 
 
 def team_agents(team: Team) -> list[Agent]:
-    """The team's active members with availability, capacity and current load (3 queries)."""
-    members = {
-        m["user_id"]: frozenset(s.lower() for s in (m["skills"] or []))
-        for m in TeamMember.objects.filter(team=team).values("user_id", "skills")
-    }
-    active = set(
-        Membership.objects.filter(user_id__in=members, is_active=True, user__is_active=True)
-        .values_list("user_id", flat=True)
-    )  # fmt: skip
-    profiles = {
-        p["user_id"]: p
-        for p in AgentProfile.objects.filter(user_id__in=active).values(
-            "user_id", "availability", "capacity"
-        )
-    }
-    agents = {}
-    for user_id in sorted(active):
-        profile = profiles.get(user_id, {})
-        agents[user_id] = Agent(
-            user_id=user_id,
-            skills=members[user_id],
-            online=profile.get("availability", AgentProfile.Availability.ONLINE)
-            == AgentProfile.Availability.ONLINE,
-            capacity=profile.get("capacity", DEFAULT_CAPACITY),
-        )
-    rows = (
-        Ticket.objects.filter(OPEN_UNMERGED, assignee_id__in=list(agents))
-        .values("assignee_id", "priority")
-        .annotate(n=Count("id"))
+    """The team's active members with availability, capacity and current load: one query
+    (open tickets counted and weighted per member from the open-assignee index)."""
+    open_tickets = (
+        Ticket.objects.filter(OPEN_UNMERGED, assignee_id=OuterRef("user_id"))
         .order_by()
+        .values("assignee_id")
     )
-    for row in rows:
-        agent = agents[row["assignee_id"]]
-        agent.open += row["n"]
-        agent.load += row["n"] * WEIGHTS.get(row["priority"], 1)
-    return list(agents.values())
+    weight = Case(*[When(priority=p, then=w) for p, w in WEIGHTS.items()], default=1)
+    profile = AgentProfile.objects.filter(user_id=OuterRef("user_id"))
+    rows = (
+        TeamMember.objects.filter(team_id=team.pk, user__is_active=True)
+        .filter(Exists(Membership.objects.filter(user_id=OuterRef("user_id"), is_active=True)))
+        .annotate(
+            open=Coalesce(Subquery(open_tickets.annotate(n=Count("id")).values("n")), 0),
+            load=Coalesce(Subquery(open_tickets.annotate(w=Sum(weight)).values("w")), 0),
+            availability=Subquery(profile.values("availability")[:1]),
+            capacity=Subquery(profile.values("capacity")[:1]),
+        )
+        .order_by("user_id")
+        .values("user_id", "skills", "open", "load", "availability", "capacity",
+                "user__email", "user__full_name")
+    )  # fmt: skip
+    return [
+        Agent(
+            user_id=row["user_id"],
+            skills=frozenset(s.lower() for s in (row["skills"] or [])),
+            online=(row["availability"] or AgentProfile.Availability.ONLINE)
+            == AgentProfile.Availability.ONLINE,
+            capacity=DEFAULT_CAPACITY if row["capacity"] is None else row["capacity"],
+            open=row["open"],
+            load=row["load"],
+            name=row["user__full_name"] or "",
+            email=row["user__email"],
+        )
+        for row in rows
+    ]
 
 
 def choose(
@@ -135,80 +153,119 @@ def _ring(agents: list[Agent], last_user_id: int | None) -> list[Agent]:
     return after + [a for a in agents if a.user_id <= last_user_id]
 
 
-def _locked(team: Team) -> Team:
-    return Team.objects.select_for_update().get(pk=team.pk)
+# --- Teams locked for this transaction ----------------------------------------------------------
 
 
-def assign_in_team(
-    ticket: Ticket, team: Team, *, reason: str, strategy: str | None = None
+@dataclass
+class TeamState:
+    """A team locked for the rest of the transaction, with its agents' loads kept current as
+    tickets are given out (so a batch of tickets reads the loads once)."""
+
+    team: Team
+    agents: list[Agent]
+    last_assigned: int | None
+    dirty: bool = False
+
+
+_held: ContextVar[dict[int, TeamState] | None] = ContextVar("held_teams", default=None)
+
+
+@contextmanager
+def holding_teams() -> Iterator[dict[int, TeamState]]:
+    """Inside: a team locked once stays locked and cached until the transaction ends; on the
+    way out each team's round-robin position is written once. Use inside the transaction."""
+    if _held.get() is not None:
+        yield _held.get()
+        return
+    held: dict[int, TeamState] = {}
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+    for state in held.values():
+        if state.dirty:
+            Team.objects.filter(pk=state.team.pk).update(last_assigned_id=state.last_assigned)
+
+
+def lock_teams(team_ids: Iterable[int]) -> dict[int, TeamState]:
+    """Lock these teams (in id order, so two workers never wait on each other in a circle)
+    and read their agents; cached when inside holding_teams()."""
+    held = _held.get()
+    known = held if held is not None else {}
+    wanted = sorted({t for t in team_ids if t is not None and t not in known})
+    if wanted:
+        for team in Team.objects.select_for_update().filter(pk__in=wanted).order_by("pk"):
+            known[team.pk] = TeamState(team, team_agents(team), team.last_assigned_id)
+    return {t: known[t] for t in team_ids if t in known}
+
+
+def decide(
+    ticket: Ticket,
+    state: TeamState,
+    *,
+    strategy: str | None = None,
+    priority: str | None = None,
+    skills: list[str] | None = None,
 ) -> Choice:
-    """Assign by the team's strategy (or `strategy`), or queue the ticket in the team. Call in
-    a transaction."""
-    team = _locked(team)
+    """Pick the assignee in a locked team and count the ticket against them (not written:
+    the caller writes the ticket; `save_position` writes the team's round-robin position).
+    `priority` and `skills` default to the ticket's (routing passes what its rules set)."""
     choice = choose(
-        team_agents(team),
-        strategy=strategy or team.assignment,
-        skills=list(ticket.required_skills or []),
-        last_user_id=team.last_assigned_id,
+        state.agents,
+        strategy=strategy or state.team.assignment,
+        skills=list(ticket.required_skills if skills is None else skills),
+        last_user_id=state.last_assigned,
     )
-    if choice.user_id is None:
-        if not ticket.awaiting_assignment:
-            Ticket.objects.filter(pk=ticket.pk).update(awaiting_assignment=True)
-            ticket.awaiting_assignment = True
-        return choice
-    _give(ticket, team, choice, reason=reason)
+    choice.snapshot = choice.as_data()  # the loads as they were when it was decided
+    if choice.agent is not None:
+        choice.agent.open += 1
+        choice.agent.load += WEIGHTS.get(priority or ticket.priority, 1)
+        state.last_assigned, state.dirty = choice.user_id, True
+        if _held.get() is None:
+            save_position(state)
     return choice
 
 
-def _give(ticket: Ticket, team: Team, choice: Choice, *, reason: str) -> None:
-    from helpdesk.accounts.models import User
-    from tickets import services
+def save_position(state: TeamState) -> None:
+    Team.objects.filter(pk=state.team.pk).update(last_assigned_id=state.last_assigned)
+    state.dirty = False
 
-    user = User.objects.get(pk=choice.user_id)
-    changes: dict = {"assignee": user}
+
+def assignment_changes(ticket: Ticket, choice: Choice) -> tuple[dict, dict]:
+    """The field changes (with events) and the quiet bookkeeping for a choice."""
+    if choice.agent is None:
+        return {}, {"awaiting_assignment": True}
+    changes: dict = {"assignee": choice.agent.user()}
     if ticket.status == Ticket.Status.NEW:
         changes["status"] = Ticket.Status.OPEN
-    services._apply_changes(ticket, changes, actor=None, reason=reason[:300])
-    if ticket.awaiting_assignment:
-        Ticket.objects.filter(pk=ticket.pk).update(awaiting_assignment=False)
-        ticket.awaiting_assignment = False
-    Team.objects.filter(pk=team.pk).update(last_assigned_id=choice.user_id)
-    team.last_assigned_id = choice.user_id
+    return changes, {"awaiting_assignment": False}
 
 
 def assign_waiting(team: Team) -> int:
     """Assign the team's queued tickets, oldest first, while anyone has capacity. Returns how
     many were assigned. Call in a transaction; idempotent (an assigned ticket leaves the
-    queue in the same transaction)."""
+    queue in the same UPDATE that assigns it)."""
     from tickets import services
 
-    team = _locked(team)
-    if team.assignment == Team.Assignment.MANUAL:
+    state = lock_teams([team.pk]).get(team.pk)
+    if state is None or state.team.assignment == Team.Assignment.MANUAL:
         return 0
     waiting = list(
-        Ticket.objects.filter(OPEN_UNMERGED, team=team, awaiting_assignment=True)
-        .filter(Q(assignee__isnull=True))
+        Ticket.objects.filter(OPEN_UNMERGED, team=team, awaiting_assignment=True,
+                              assignee__isnull=True)
         .order_by("created_at", "id")[:QUEUE_BATCH]
-    )
-    if not waiting:
-        return 0
-    agents = team_agents(team)
+    )  # fmt: skip
     assigned = 0
     for ticket in waiting:
-        choice = choose(agents, strategy=team.assignment, skills=list(ticket.required_skills),
-                        last_user_id=team.last_assigned_id)  # fmt: skip
+        choice = decide(ticket, state)
         if choice.user_id is None:
             if choice.why_not in {"nobody_online", "at_capacity", "no_members"}:
                 break  # nobody can take any more; tickets needing skills may still fit below
             continue
-        _give(ticket, team, choice, reason="queue")
+        changes, quiet = assignment_changes(ticket, choice)
+        services._apply_changes(ticket, changes, actor=None, reason="queue", quiet=quiet)
         services.event(ticket=ticket, kind="assigned_from_queue", actor=None, reason="queue",
                        **choice.as_data())  # fmt: skip
-        choice.agent.open += 1
-        choice.agent.load += WEIGHTS.get(ticket.priority, 1)
         assigned += 1
-    if assigned:
-        Ticket.objects.filter(
-            pk__in=[t.pk for t in waiting], assignee__isnull=False, awaiting_assignment=True
-        ).update(awaiting_assignment=False, updated_at=timezone.now())
     return assigned

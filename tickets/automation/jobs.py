@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -90,7 +93,8 @@ def run(job_id: int) -> str:
                 job.done_at = timezone.now()
                 job.save(update_fields=["done_at"])
                 return "failed"
-            pipeline(job)
+            with _batched():
+                pipeline(job)
             job.done_at = timezone.now()
             job.last_error = ""
             job.save(update_fields=["done_at", "last_error"])
@@ -102,24 +106,149 @@ def run(job_id: int) -> str:
     return "done"
 
 
-def pipeline(job: AutomationJob) -> None:
-    """What happens after an event (DESIGN.md §5), in order, inside the job's transaction."""
+def run_many(job_ids: list[int]) -> dict[str, int]:
+    """Run a batch of jobs (one task's) in ONE transaction: the jobs, their tickets and tags
+    are read with one query each, teams are locked and their loads read once, events are
+    written with one INSERT, rule statistics and round-robin positions once per batch.
+
+    Exactly-once holds as in `run`: the batch commits as a whole or not at all. If anything
+    in the batch fails, it is rolled back and every job is run alone with `run`, so one bad
+    job costs the others only time and keeps its own error and retries."""
+    if len(job_ids) < 2:
+        return _count([run(job_id) for job_id in job_ids])
+    AutomationJob.objects.filter(pk__in=job_ids, done_at__isnull=True).update(
+        attempts=F("attempts") + 1
+    )
+    try:
+        with transaction.atomic():
+            jobs = list(
+                AutomationJob.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk__in=job_ids, done_at__isnull=True, attempts__lte=MAX_ATTEMPTS)
+                .select_related("message")
+                .order_by("pk")
+            )
+            tickets = _locked_tickets({job.ticket_id for job in jobs})
+            tags = _tag_names(tickets)
+            with _batched():
+                for job in jobs:
+                    ticket = tickets.get(job.ticket_id)
+                    if ticket is not None:
+                        pipeline(job, ticket=ticket, tags=tags.get(ticket.pk, []))
+            now = timezone.now()
+            AutomationJob.objects.filter(pk__in=[job.pk for job in jobs]).update(
+                done_at=now, last_error=""
+            )
+    except Exception:  # noqa: BLE001 - one at a time now, each with its own error and retry
+        logger.warning("automation batch of %d rolled back; running one by one", len(job_ids),
+                       exc_info=True)  # fmt: skip
+        AutomationJob.objects.filter(pk__in=job_ids, done_at__isnull=True).update(
+            attempts=F("attempts") - 1
+        )  # the single runs count their own attempt
+        outcome: dict[str, int] = {}
+        failed = []
+        for job_id in job_ids:
+            try:
+                status = run(job_id)
+            except Exception:  # noqa: BLE001 - recorded on the job by `run`
+                failed.append(job_id)
+                status = "error"
+            outcome[status] = outcome.get(status, 0) + 1
+        if failed:
+            raise BatchFailed(failed, outcome) from None
+        return outcome
+    skipped = len(job_ids) - len(jobs)
+    return {"done": len(jobs), **({"skipped": skipped} if skipped else {})}
+
+
+_memo: ContextVar[dict | None] = ContextVar("automation_memo", default=None)
+
+
+def per_batch[T](key: tuple, compute: Callable[[], T]) -> T:
+    """`compute()` once per batch of jobs (e.g. "are the cached rules still current?"); every
+    call outside a batch computes."""
+    memo = _memo.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+@contextmanager
+def _batched() -> Iterator[None]:
+    """Events, team locks and rule statistics collected and written once at the end; lookups
+    that cannot change within the transaction (rule versions) made once."""
+    from tickets import services
+
+    from .assignment import holding_teams
+    from .routing import assigning, counting_hits
+
+    token = _memo.set({})
+    try:  # left in reverse order: assign, then rule statistics, team positions, events
+        with services.buffered_events(), holding_teams(), counting_hits(), assigning():
+            yield
+    finally:
+        _memo.reset(token)
+
+
+class BatchFailed(Exception):
+    """Some jobs of a batch failed on their own; the others are done."""
+
+    def __init__(self, failed: list[int], outcome: dict[str, int]):
+        super().__init__(f"automation jobs {failed} failed")
+        self.failed, self.outcome = failed, outcome
+
+
+def _count(statuses: list[str]) -> dict[str, int]:
+    outcome: dict[str, int] = {}
+    for status in statuses:
+        outcome[status] = outcome.get(status, 0) + 1
+    return outcome
+
+
+def _locked_tickets(ids: set[int]) -> dict[int, Ticket]:
+    """The tickets, locked in id order (an agent's edit waits for the job, not clashes)."""
+    rows = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("requester__organization")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    return {ticket.pk: ticket for ticket in rows}
+
+
+def _tag_names(tickets: dict[int, Ticket]) -> dict[int, list[str]]:
+    from tickets.models import TicketTag
+
+    names: dict[int, list[str]] = {}
+    rows = TicketTag.objects.filter(ticket_id__in=list(tickets))
+    for ticket_id, name in rows.values_list("ticket_id", "tag__name"):
+        names.setdefault(ticket_id, []).append(name)
+    return names
+
+
+def pipeline(
+    job: AutomationJob, *, ticket: Ticket | None = None, tags: list[str] | None = None
+) -> None:
+    """What happens after an event (DESIGN.md §5), in order, inside the job's transaction.
+    `ticket` (locked) and its `tags` are given by a batch; read here otherwise."""
+    from . import classify
     from .routing import route
     from .rules import facts_for
 
-    # Locked: an agent's edit of the same ticket waits for this job instead of clashing.
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("requester__organization")
-        .get(pk=job.ticket_id)
-    )
-    if ticket.merged_into_id:
+    if ticket is None:
+        ticket = _locked_tickets({job.ticket_id}).get(job.ticket_id)
+    if ticket is None or ticket.merged_into_id:
         return
     body = job.message.body_text if job.message is not None else ""
-    facts = facts_for(ticket, body=body, mailbox=job.data.get("mailbox"),
+    facts = facts_for(ticket, body=body, tags=tags, mailbox=job.data.get("mailbox"),
                       automatic=bool(job.data.get("automatic")))  # fmt: skip
     if job.event == AutomationJob.Event.CREATED:
+        classify.apply(ticket, facts)  # category and topic, before routing looks at them
         route(ticket, facts)
+    from . import triggers  # every event, after routing (the rules see what routing set)
+
+    triggers.fire(job, ticket, facts)
 
 
 def sweep(*, limit: int = 1000) -> int:

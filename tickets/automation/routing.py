@@ -17,7 +17,11 @@ a request costs one small query for the version, not a compile.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, F, Max
 from django.utils import timezone
@@ -34,9 +38,12 @@ _lock = threading.Lock()
 
 
 def active_rules() -> list[tuple[RoutingRule, CompiledRule]]:
+    from .jobs import per_batch
+
     tenant_id = require_current_tenant().pk
     rules = RoutingRule.objects.filter(is_active=True)
-    version = tuple(rules.aggregate(n=Count("id"), changed=Max("updated_at")).values())
+    version = per_batch(("routing-rules", tenant_id), lambda: tuple(
+        rules.aggregate(n=Count("id"), changed=Max("updated_at")).values()))  # fmt: skip
     cached = _cache.get(tenant_id)
     if cached is not None and cached[0] == version:
         return cached[1]
@@ -77,58 +84,187 @@ def dry_run(facts: Facts) -> tuple[list[RuleMatch], Applied]:
 
 
 def route(ticket: Ticket, facts: Facts) -> Routing:
-    """Run the rules on `ticket` and assign it. Call inside the job's transaction."""
+    """Run the rules on `ticket`: one UPDATE for the fields they set, one event per changed
+    field and one "routed" event that explains it all. The assignment comes last: inside
+    `assigning()` (every job's transaction) it is made when the pipeline is done, all of a
+    batch's at once, so a team is locked only for the moment it takes to give its tickets
+    out; outside, right away."""
     from tickets import services
 
-    from .rules import write_changes
+    from .jobs import per_batch
 
     matches, applied = dry_run(facts)
     result = Routing(matches=matches, applied=applied)
     reason = ", ".join(m.rule.name for m in matches)[:300] or "routing"
-    if matches:
-        result.changed = write_changes(ticket, applied, reason=reason)
-        RoutingRule.objects.filter(pk__in=[m.rule.pk for m in matches]).update(
-            hits=F("hits") + 1, last_matched_at=timezone.now()
-        )
-    if ticket.assignee_id is None:
-        result.choice = _assign(ticket, applied, reason=reason)
-    data: dict = {
-        "rules": [
-            {"id": m.rule.pk, "name": m.rule.name, "because": reasons_data(m.reasons)}
-            for m in matches
-        ],  # fmt: skip
-        "set": {k: getattr(v, "pk", v) for k, v in applied.changes.items()},
-    }
-    if applied.tags_added:
-        data["tags"] = applied.tags_added
+    changes = dict(applied.changes)
+    quiet: dict = {}
+    if "team" in changes:
+        team = per_batch(("team", changes["team"]),
+                         lambda: Team.objects.filter(pk=changes["team"]).first())  # fmt: skip
+        if team is None:
+            del changes["team"]  # deleted since the rule was saved: leave the team alone
+        else:
+            changes["team"] = team
     if applied.skills:
-        data["skills"] = applied.skills
-    if result.choice is not None:
-        data["assignment"] = result.choice.as_data()
-    if matches or result.choice is not None:
-        services.event(ticket=ticket, kind="routed", actor=None, reason=reason, **data)
+        quiet["required_skills"] = applied.skills
+    result.changed = services._apply_changes(ticket, changes, actor=None, reason=reason,
+                                             quiet=quiet)  # fmt: skip
+    if applied.tags_added:
+        added = services._add_tags(ticket, applied.tags_added)
+        services.event(ticket=ticket, kind="tags", actor=None, reason=reason,
+                       added=sorted(added), removed=[])  # fmt: skip
+    explained = None
+    if matches:
+        _count_hits([m.rule.pk for m in matches])
+        data: dict = {
+            "rules": [
+                {"id": m.rule.pk, "name": m.rule.name, "because": reasons_data(m.reasons)}
+                for m in matches
+            ],  # fmt: skip
+            "set": {k: getattr(v, "pk", v) for k, v in applied.changes.items()},
+        }
+        if applied.tags_added:
+            data["tags"] = applied.tags_added
+        if applied.skills:
+            data["skills"] = applied.skills
+        explained = services.event(ticket=ticket, kind="routed", actor=None, reason=reason,
+                                   **data)  # fmt: skip
+    if ticket.assignee_id is None:
+        wanted = _Assignment(ticket, applied, reason, explained,
+                             priority=changes.get("priority"), skills=applied.skills)  # fmt: skip
+        waiting = _waiting.get()
+        if waiting is not None:
+            waiting.append(wanted)
+        else:
+            result.choice = _assign([wanted])[0]
     return result
 
 
-def _assign(ticket: Ticket, applied: Applied, *, reason: str) -> assignment.Choice | None:
-    from helpdesk.accounts.models import User
-    from helpdesk.tenancy.models import Membership
+@dataclass
+class _Assignment:
+    ticket: Ticket
+    applied: Applied
+    reason: str
+    explained: Any  # the "routed" TicketEvent (buffered, or saved), or None
+    priority: str | None = None
+    skills: list[str] = field(default_factory=list)
+
+
+_waiting: ContextVar[list[_Assignment] | None] = ContextVar("waiting_assignments", default=None)
+
+
+@contextmanager
+def assigning() -> Iterator[None]:
+    """Assignments asked for inside are made on the way out, together: the teams are locked
+    (in id order) only then, so a batch holds them for milliseconds, not for its whole run."""
+    if _waiting.get() is not None:
+        yield
+        return
+    waiting: list[_Assignment] = []
+    token = _waiting.set(waiting)
+    try:
+        yield
+    finally:
+        _waiting.reset(token)
+    if waiting:
+        _assign(waiting)
+
+
+def _assign(wanted: list[_Assignment]) -> list[assignment.Choice | None]:
     from tickets import services
+    from tickets.models import TicketEvent
+
+    teams = {w.ticket.team_id for w in wanted if w.ticket.team_id and w.applied.assign_to is None}
+    states = assignment.lock_teams(sorted(teams))
+    choices = []
+    for w in wanted:
+        ticket = w.ticket
+        choice = _choose(ticket, w.applied, states.get(ticket.team_id), w.priority,
+                         skills=w.skills or ticket.required_skills)  # fmt: skip
+        choices.append(choice)
+        if choice is None:
+            continue
+        changes, quiet = assignment.assignment_changes(ticket, choice)
+        services._apply_changes(ticket, changes, actor=None, reason=w.reason, quiet=quiet)
+        if w.explained is None:
+            services.event(ticket=ticket, kind="routed", actor=None, reason=w.reason, rules=[],
+                           set={}, assignment=choice.as_data())  # fmt: skip
+            continue
+        w.explained.data["assignment"] = choice.as_data()
+        if w.explained.pk is not None:  # not buffered: written already
+            TicketEvent.objects.filter(pk=w.explained.pk).update(data=w.explained.data)
+    return choices
+
+
+def _choose(
+    ticket: Ticket,
+    applied: Applied,
+    state: assignment.TeamState | None,
+    priority: str | None,
+    *,
+    skills: list[str],
+) -> assignment.Choice | None:
+    """Who gets it: the rule's named agent, else the team's strategy (if it assigns, or a
+    rule asked for it), else nobody (the ticket stays in the general queue)."""
+    from helpdesk.tenancy.models import Membership
 
     if applied.assign_to is not None:
-        if not Membership.objects.filter(user_id=applied.assign_to, is_active=True).exists():
+        member = Membership.objects.filter(user_id=applied.assign_to, is_active=True).values(
+            "user_id", "user__email", "user__full_name").first()  # fmt: skip
+        if member is None:
             return assignment.Choice(None, "rule", why_not="not_a_member")
-        changes: dict = {"assignee": User.objects.get(pk=applied.assign_to)}
-        if ticket.status == Ticket.Status.NEW:
-            changes["status"] = Ticket.Status.OPEN
-        services._apply_changes(ticket, changes, actor=None, reason=reason)
-        return assignment.Choice(applied.assign_to, "rule")
-    if ticket.team_id is None:
+        agent = assignment.Agent(
+            member["user_id"],
+            frozenset(),
+            True,
+            0,
+            name=member["user__full_name"],
+            email=member["user__email"],
+        )
+        return assignment.Choice(agent.user_id, "rule", agent)
+    if state is None:
         return None
-    team = Team.objects.get(pk=ticket.team_id)
-    if team.assignment == Team.Assignment.MANUAL and not applied.assign_auto:
+    manual = state.team.assignment == Team.Assignment.MANUAL
+    if manual and not applied.assign_auto:
         return None
-    manual = team.assignment == Team.Assignment.MANUAL  # "assign by strategy" on a manual team
-    return assignment.assign_in_team(
-        ticket, team, reason=reason, strategy=Team.Assignment.ROUND_ROBIN if manual else None
+    return assignment.decide(
+        ticket,
+        state,
+        priority=priority,  # the rule's, if it set one
+        skills=skills,
+        strategy=Team.Assignment.ROUND_ROBIN if manual else None,
     )
+
+
+_pending_hits: ContextVar[dict[int, int] | None] = ContextVar("pending_hits", default=None)
+
+
+def _count_hits(rule_ids: list[int]) -> None:
+    """Rule statistics: one UPDATE per rule now, or per batch inside `counting_hits()`."""
+    pending = _pending_hits.get()
+    if pending is not None:
+        for rule_id in rule_ids:
+            pending[rule_id] = pending.get(rule_id, 0) + 1
+        return
+    RoutingRule.objects.filter(pk__in=rule_ids).update(
+        hits=F("hits") + 1, last_matched_at=timezone.now()
+    )
+
+
+@contextmanager
+def counting_hits() -> Iterator[None]:
+    if _pending_hits.get() is not None:
+        yield
+        return
+    pending: dict[int, int] = {}
+    token = _pending_hits.set(pending)
+    try:
+        yield
+    finally:
+        _pending_hits.reset(token)
+    by_count: dict[int, list[int]] = {}
+    for rule_id, n in pending.items():
+        by_count.setdefault(n, []).append(rule_id)
+    now = timezone.now()
+    for n, rule_ids in by_count.items():
+        RoutingRule.objects.filter(pk__in=rule_ids).update(hits=F("hits") + n, last_matched_at=now)

@@ -68,9 +68,17 @@ class Facts:
     assignee: int | None = None
     tags: frozenset[str] = frozenset()
     custom_fields: dict[str, Any] = field(default_factory=dict)
-    business_hours: str = ""  # "open" / "closed" / "" (no calendar)
     hours_idle: float = 0.0
     automatic: bool = False  # the message came from a machine (auto-reply, bounce, list)
+    now: datetime | None = None
+    known_business_hours: str | None = None  # looked up on first use (one query)
+
+    @property
+    def business_hours(self) -> str:
+        """ "open" / "closed" by the tenant's default calendar, "" without one."""
+        if self.known_business_hours is None:
+            self.known_business_hours = _business_hours(self.now or timezone.now())
+        return self.known_business_hours
 
     def text_of(self, name: str) -> str:
         if name == "text":
@@ -110,19 +118,16 @@ def facts_for(
         assignee=ticket.assignee_id,
         tags=frozenset(t.lower() for t in (ticket_tag_names(ticket) if tags is None else tags)),
         custom_fields=dict(ticket.custom_fields or {}),
-        business_hours=_business_hours(now),
+        now=now,
         hours_idle=max(0.0, (now - ticket.last_activity_at).total_seconds() / 3600),
         automatic=automatic,
     )
 
 
 def _business_hours(now: datetime) -> str:
-    """ "open" / "closed" by the tenant's default business calendar; "" without one."""
-    try:
-        from sla.calendar import calendar_for, is_open
-        from sla.policies import default_calendar
-    except ImportError:  # the sla app is not there yet
-        return ""
+    from sla.calendar import calendar_for, is_open
+    from sla.policies import default_calendar
+
     calendar = default_calendar()
     if calendar is None:
         return ""
