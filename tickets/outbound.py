@@ -82,6 +82,9 @@ def build_email(message: Message) -> EmailMultiAlternatives:
     tenant = require_current_tenant()
     references = thread_ids(ticket, before=message)
     headers = {"Message-ID": message.external_id, "Auto-Submitted": "no"}
+    if message.author_user_id is None:  # the help desk's own reply (acknowledgement, trigger)
+        # RFC 3834: mark it, and ask Exchange not to answer it, so no robot replies to it.
+        headers.update({"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"})
     if references:
         headers["In-Reply-To"] = references[-1]
         headers["References"] = " ".join(references)
