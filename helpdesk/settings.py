@@ -231,6 +231,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-automation": {"task": "tickets.tasks.sweep_automation", "schedule": 60.0},
     "poll-imap-mailboxes": {"task": "channels_in.tasks.poll_all_mailboxes", "schedule": 60.0},
     "sweep-inbound-mail": {"task": "channels_in.tasks.sweep_inbound", "schedule": 60.0},
+    "retrain-classifiers": {"task": "tickets.tasks.retrain_classifiers", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 
