@@ -8,8 +8,9 @@ Each email goes through `channels_in.email.receive_email` one at a time, as SMTP
 and `manage.py ingest_email` call it, or with `--batch 25` through `receive_emails` a mailbox's
 25 at a time, as the IMAP poller does with each FETCH: store the raw bytes, parse (charsets,
 MIME, attachments), thread (Message-ID / References, reply address, [#N]), dedupe, store the
-message and attachments, record the timeline event — as the runtime role, row-level security
-on, in its own bench database (`helpdesk_bench_ingest`, created and migrated like bench/inbox.py's).
+message and attachments, record the timeline event, write the automation job and send its task
+to Redis on commit (the route enqueue) — as the runtime role, row-level security on, in its
+own bench database (`helpdesk_bench_ingest`, created and migrated like bench/inbox.py's).
 
 The mix: new conversations in English and Chinese (GB2312 and UTF-8, some HTML-only or
 multipart/alternative), 10 % with a 40 KB attachment, 20 % replies to earlier mails by
@@ -151,6 +152,10 @@ def main() -> None:
     common.migrate(target)
     print(f"Bench database {target.name}: created and migrated in "
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    # The route enqueue is part of the pipeline: each transaction sends its automation task to
+    # Redis. A queue of the bench's own, emptied afterwards, keeps them from any real worker.
+    task_queue = f"bench-ingest-{os.getpid()}"
+    os.environ["CELERY_TASK_DEFAULT_QUEUE"] = task_queue
     common.setup_django(target, debug=False)
     os.environ.setdefault("HELPDESK_ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024))
     from django.conf import settings
@@ -204,6 +209,11 @@ def main() -> None:
         f"\nDistinct (tenant, mail) pairs that must become messages: {expected:,}; "
         f"messages stored: {messages:,} ({'OK' if messages == expected else 'MISMATCH'})"
     )
+    from helpdesk.celery import app
+
+    with app.connection_for_write() as connection:
+        sent = connection.default_channel.queue_purge(task_queue) or 0
+    print(f"Automation tasks sent to Redis (one per transaction): {sent:,}")
     connections.close_all()
     if not args.keep:
         common.drop_database(target)

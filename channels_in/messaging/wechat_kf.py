@@ -151,8 +151,9 @@ class WeChatKF(WeCom):
 
     def sync_page(self, *, cursor: str, token: str) -> dict[str, Any]:
         """One page of kf/sync_msg after `cursor` (the channel's KF account, or all of them)."""
-        body: dict[str, Any] = {"cursor": cursor, "token": token, "limit": SYNC_LIMIT,
-                                "voice_format": 0}  # fmt: skip
+        body: dict[str, Any] = {"cursor": cursor, "limit": SYNC_LIMIT, "voice_format": 0}
+        if token:  # a callback's token; without one (the periodic pull) the rate limit is lower
+            body["token"] = token
         if self.channel.account_id:
             body["open_kfid"] = self.channel.account_id
         return self._checked(self.api("/cgi-bin/kf/sync_msg", body))

@@ -442,3 +442,39 @@ def test_a_callback_is_pulled_by_a_real_worker(client, tenant_a, kf, tmp_path, m
     assert counts(tenant_a) == (2, 4, 4)
     assert saved_cursor(tenant_a, channel) == CURSOR_2
     assert [r["json"]["token"] for r in requests_to(kf, SYNC)] == [TOKEN, TOKEN]
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+def test_the_periodic_pull_covers_every_active_channel_of_every_tenant(tenant_a, tenant_b):
+    """The beat task sends one pull per active channel, in the channel's tenant: read back from
+    the real Redis queue (no worker here, so the messages wait there)."""
+    import base64
+    import json
+
+    from django.conf import settings
+
+    from channels_in.messaging.models import MessagingChannel
+    from channels_in.messaging.wechat_kf_sync import sync_all_wechat_kf
+    from helpdesk.celery import app
+    from helpdesk.tenancy.context import tenant_context
+
+    made = []
+    for tenant, active in ((tenant_a, True), (tenant_b, True), (tenant_b, False)):
+        with tenant_context(tenant):
+            made.append(MessagingChannel.objects.create(
+                provider="wechat_kf", name="KF", app_id="ww1", app_secret="s", token="t",
+                encoding_aes_key="a" * 43, is_active=active,
+                api_base="http://127.0.0.1:9"))  # fmt: skip
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(queue)
+        assert sync_all_wechat_kf() == 2
+        client = connection.default_channel.client
+        sent = []
+        while (raw := client.rpop(queue)) is not None:
+            message = json.loads(raw)
+            args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            sent.append((message["headers"]["task"], args[0], kwargs))
+    task = "channels_in.messaging.wechat_kf_sync.wechat_kf_sync_task"
+    assert sorted(sent) == sorted([(task, tenant_a.pk, {"channel_id": made[0].pk}),
+                                   (task, tenant_b.pk, {"channel_id": made[1].pk})])  # fmt: skip
