@@ -232,6 +232,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "poll-imap-mailboxes": {"task": "channels_in.tasks.poll_all_mailboxes", "schedule": 60.0},
     "sweep-inbound-mail": {"task": "channels_in.tasks.sweep_inbound", "schedule": 60.0},
     "retrain-classifiers": {"task": "tickets.tasks.retrain_classifiers", "schedule": 3600.0},
+    "sweep-dispatches": {"task": "tickets.tasks.sweep_dispatches", "schedule": 60.0},
+    "sweep-idle-triggers": {"task": "tickets.tasks.sweep_idle_triggers", "schedule": 300.0},
 }
 CELERY_TIMEZONE = "UTC"
 

@@ -27,6 +27,7 @@ from helpdesk.tenancy.models import TenantModel
 __all__ = [
     "AgentProfile", "AutoReply", "AutomationJob", "ClassifierModel", "KeywordRule", "Macro",
     "Match", "RoutingRule", "TrainingLabel", "Trigger", "TriggerFiring",
+    "Notification", "Dispatch",
 ]  # fmt: skip
 
 
@@ -262,5 +263,103 @@ class AutomationJob(TenantModel):
                 fields=["created_at"],
                 name="automationjob_pending",
                 condition=Q(done_at__isnull=True),
+            ),  # fmt: skip
+        ]
+
+
+class Notification(TenantModel):
+    """Something a staff member should see: the bell in the header and the notification
+    centre (/notifications/). Triggers write them (the `notify` action); SLA warnings and
+    breaches reuse them with `level` and acknowledgement. `key` makes a notification
+    idempotent per recipient (a re-run writes nothing twice); empty means no key."""
+
+    class Level(models.TextChoices):
+        INFO = "info", _("Information")
+        WARNING = "warning", _("Warning")
+        CRITICAL = "critical", _("Critical")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+        verbose_name=_("recipient"),
+    )  # fmt: skip
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    level = models.CharField(_("level"), max_length=8, choices=Level.choices, default=Level.INFO)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    key = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["tenant", "recipient", "-id"], name="notification_inbox"),
+            models.Index(
+                fields=["tenant", "recipient"],
+                name="notification_unread",
+                condition=Q(read_at__isnull=True),
+            ),  # fmt: skip
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "recipient", "key"],
+                name="notification_key_uniq",
+                condition=~Q(key=""),
+            ),  # fmt: skip
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def needs_acknowledgement(self) -> bool:
+        return self.level != self.Level.INFO and self.acknowledged_at is None
+
+
+class Dispatch(TenantModel):
+    """An email or webhook call that automation sends: the outbox row, written in the same
+    transaction as the decision to send it. A task sends it once that commits; the beat sweep
+    sends again what a lost task (Redis down at commit) or a dead worker left behind."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", _("Email")
+        WEBHOOK = "webhook", _("Webhook")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        REFUSED = "refused", _("Refused")
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    trigger = models.ForeignKey(
+        Trigger, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    target = models.CharField(max_length=500)  # an email address or a URL
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)  # the webhook's JSON body
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["changed_at"],
+                name="dispatch_unsent",
+                condition=Q(status__in=["pending", "sending"]),
             ),  # fmt: skip
         ]

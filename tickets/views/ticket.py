@@ -794,6 +794,10 @@ def event_text(event: TicketEvent, people: dict[int, User], teams: dict[int, Tea
         if kind == "routed":
             return routing_text(data, names)
         return _("From the team queue: %(what)s") % {"what": assignment_text(data, names)}
+    if kind.startswith(("trigger_", "macro_", "dispatch_")):  # triggers, macros, their outbox
+        from tickets.automation.triggers import timeline_text
+
+        return timeline_text(event, who, people, teams)
     n = data.get("target") or data.get("source") or data.get("other") or ""
     texts = {
         "created": _("%(who)s opened the ticket (%(channel)s)"),
