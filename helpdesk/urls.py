@@ -24,6 +24,7 @@ urlpatterns = [
         include((tickets_urls.portal_patterns + channels_urls.portal_patterns, "portal")),
     ),
     path("settings/", include((settings_patterns, "settings"))),
+    path("notifications/", include((tickets_urls.notification_patterns, "notifications"))),
     path("channels/", include((channels_urls.webhook_patterns, "channels"))),
     path("accounts/", include("helpdesk.accounts.urls")),
     path("api/v1/", include("helpdesk.api_urls")),

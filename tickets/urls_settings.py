@@ -22,3 +22,8 @@ urlpatterns = [
     path("custom-fields/", settings.fields, name="fields"),
     path("custom-fields/<int:field_id>/", settings.field_edit, name="field_edit"),
 ]
+
+# Settings › Triggers and Macros, and the rule builder's row endpoint (tickets.urls_automation).
+from .urls_automation import settings_patterns as _automation  # noqa: E402
+
+urlpatterns += _automation

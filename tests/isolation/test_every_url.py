@@ -95,6 +95,9 @@ SAMPLE_KWARGS = {
     "provider": lambda objs: objs["messaging_channel"].provider,
     "channel_token": lambda objs: objs["messaging_channel"].webhook_token,
     "channel_id": lambda objs: objs["messaging_channel"].pk,
+    "trigger_id": lambda objs: objs["trigger"].pk,
+    "macro_id": lambda objs: objs["macro"].pk,
+    "notification_id": lambda objs: objs["notification"].pk,
 }
 
 
@@ -128,6 +131,7 @@ def victim(tenant_a, admin, settings, tmp_path):
 
     from tests.factories import make_ticket
     from tickets import models as t
+    from tickets.automation.models import Macro, Notification, Trigger
     from tickets.services import ticket_add_note
 
     settings.MEDIA_ROOT = tmp_path
@@ -170,6 +174,15 @@ def victim(tenant_a, admin, settings, tmp_path):
                 raw_digest="x" * 64,
                 status="failed",
                 error="victim secret failure",
+            ),
+            "trigger": Trigger.objects.create(
+                name="Victim secret trigger",
+                event="created",
+                actions=[{"action": "add_tags", "value": ["secret"]}],
+            ),
+            "macro": Macro.objects.create(name="Victim secret macro", reply_text="secret"),
+            "notification": Notification.objects.create(
+                recipient=membership.user, title="Victim secret notification"
             ),
         }
     forget_host_cache()
