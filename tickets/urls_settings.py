@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import settings
+from .views import classification, settings
 
 urlpatterns = [
     path("canned-responses/", settings.canned, name="canned"),
@@ -21,6 +21,23 @@ urlpatterns = [
     ),
     path("custom-fields/", settings.fields, name="fields"),
     path("custom-fields/<int:field_id>/", settings.field_edit, name="field_edit"),
+    path("classification/", classification.classification, name="classification"),
+    path(
+        "classification/rules/<int:keyword_rule_id>/",
+        classification.classification_rule,
+        name="classification_rule",
+    ),
+    path(
+        "classification/rules/<int:keyword_rule_id>/delete/",
+        classification.classification_rule_delete,
+        name="classification_rule_delete",
+    ),
+    path(
+        "classification/built-in/",
+        classification.classification_defaults,
+        name="classification_defaults",
+    ),
+    path("classification/train/", classification.classification_train, name="classification_train"),
 ]
 
 # Settings › Triggers and Macros, and the rule builder's row endpoint (tickets.urls_automation).

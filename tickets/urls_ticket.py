@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import ticket
+from .views import classification, ticket
 
 urlpatterns = [
     path("tickets/new/", ticket.ticket_create, name="create"),
@@ -27,4 +27,9 @@ urlpatterns = [
         name="retry_delivery",
     ),
     path("attachments/<int:attachment_id>/", ticket.attachment_download, name="attachment"),
+    path(
+        "tickets/<int:number>/classification/",
+        classification.ticket_classification,
+        name="classification",
+    ),
 ]

@@ -45,6 +45,7 @@ STAFF_PAGES = [
     "/settings/channels/messaging/{channel}/delete/",
     "/accounts/tokens/",
     "/accounts/profile/",
+    "/settings/classification/",
 ]
 ANONYMOUS_PAGES = [
     "/", "/accounts/login/", "/accounts/password-reset/", "/accounts/signup/",

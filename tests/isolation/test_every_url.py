@@ -95,6 +95,7 @@ SAMPLE_KWARGS = {
     "provider": lambda objs: objs["messaging_channel"].provider,
     "channel_token": lambda objs: objs["messaging_channel"].webhook_token,
     "channel_id": lambda objs: objs["messaging_channel"].pk,
+    "keyword_rule_id": lambda objs: objs["keyword_rule"].pk,
     "trigger_id": lambda objs: objs["trigger"].pk,
     "macro_id": lambda objs: objs["macro"].pk,
     "notification_id": lambda objs: objs["notification"].pk,
@@ -131,7 +132,7 @@ def victim(tenant_a, admin, settings, tmp_path):
 
     from tests.factories import make_ticket
     from tickets import models as t
-    from tickets.automation.models import Macro, Notification, Trigger
+    from tickets.automation.models import KeywordRule, Macro, Notification, Trigger
     from tickets.services import ticket_add_note
 
     settings.MEDIA_ROOT = tmp_path
@@ -174,6 +175,9 @@ def victim(tenant_a, admin, settings, tmp_path):
                 raw_digest="x" * 64,
                 status="failed",
                 error="victim secret failure",
+            ),
+            "keyword_rule": KeywordRule.objects.create(
+                kind="topic", label="victim-secret", keywords=["secret"]
             ),
             "trigger": Trigger.objects.create(
                 name="Victim secret trigger",

@@ -78,6 +78,7 @@ from tickets.models import (
     TicketTag,
 )
 from tickets.selectors import ticket_timeline
+from tickets.views.classification import panel as classification_panel
 
 PAGE = "tickets/ticket.html"
 CHANGED_EVENT = "ticket-changed"  # the timeline panel reloads on it
@@ -251,6 +252,7 @@ def _page_context(
         merge_form=TicketNumberForm(prefix_id="merge"),
         link_form=TicketNumberForm(prefix_id="link"),
         viewers=_viewers(request, ticket),
+        classification=classification_panel(ticket),
         **extra,
     )
     context["presence_key"] = _presence_key(context["viewers"])
@@ -781,6 +783,10 @@ def event_text(event: TicketEvent, people: dict[int, User], teams: dict[int, Tea
         if data.get("old") in (None, ""):
             return _("%(who)s set %(field)s to %(new)s") % values
         return _("%(who)s changed %(field)s from %(old)s to %(new)s") % values
+    if kind in {"classified", "topic"}:  # tickets.automation.classify
+        from tickets.automation.classify import event_text as classification_text
+
+        return classification_text(kind, data, who)
     if kind in {"routed", "assigned_from_queue"}:
         from tickets.automation.explain import Names, assignment_text, routing_text
 

@@ -85,9 +85,10 @@ def classify(ticket: Ticket, text: str, kind: str = TYPE) -> Classification:
 def classify_all(
     ticket: Ticket, text: str, *, kinds: Sequence[str] = KINDS
 ) -> dict[str, Classification]:
-    """Both kinds at once: two queries (models, rules; once per batch of automation jobs). The model
-    decides when there is one worth using; where it is below APPLY_CONFIDENCE, a matching
-    keyword rule decides instead; without a model, the rules alone."""
+    """Both kinds at once: two queries (models, rules; once per batch of automation jobs).
+    The model decides when there is one worth using; where it is unsure (below
+    `required_confidence`), a matching keyword rule decides instead; without a model, the
+    rules alone."""
     from ..jobs import per_batch  # a batch of jobs (one transaction) reads them once
 
     tenant_id = _check_tenant(ticket)
@@ -104,7 +105,7 @@ def classify_all(
                 result = predict(model, text, kind)
             except Exception:  # noqa: BLE001 - fall back to the rules
                 logger.exception("classifier %s of tenant %s failed", kind, tenant_id)
-        if result is None or result.confidence < APPLY_CONFIDENCE:
+        if result is None or not result.sure:
             # No model, or it is unsure: a matching keyword rule does better (bench/classify.py).
             by_rules = match_rules(text, rules[kind], kind)
             if result is None or by_rules.label:
@@ -119,14 +120,14 @@ def _changes(ticket: Ticket, results: dict[str, Classification]) -> dict[str, st
     changes = {}
     found = results.get(TYPE)
     if (
-        found is not None and found.confidence >= APPLY_CONFIDENCE
+        found is not None and found.sure and found.confidence >= APPLY_CONFIDENCE
         and found.label in Ticket.Category.values and found.label != ticket.category
         and ticket.category == _default_category()
     ):  # fmt: skip
         changes["category"] = found.label
     found = results.get(TOPIC)
-    if found is not None and found.confidence >= APPLY_CONFIDENCE and found.label \
-            and not ticket.topic:  # fmt: skip
+    if found is not None and found.sure and found.confidence >= APPLY_CONFIDENCE \
+            and found.label and not ticket.topic:  # fmt: skip
         changes["topic"] = found.label[:50]
     return changes
 

@@ -23,8 +23,10 @@ FIELD = {TYPE: "category", TOPIC: "topic"}
 MIN_LABELS = 30
 MIN_CLASSES = 2
 MIN_PER_CLASS = 5
-# Below this the classification is recorded (and shown) but the field is not set.
+# Below this the classification is recorded (and shown) but the field is not set. A model of
+# k classes must also beat chance (1/k) by CHANCE_MARGIN: with two classes 0.5 means nothing.
 APPLY_CONFIDENCE = 0.5
+CHANCE_MARGIN = 0.25
 RULE_CONFIDENCE = (0.6, 0.75, 0.9)  # one, two, three or more distinct keywords
 TOP_WORDS = 5
 MAX_TEXT = 4000  # characters of subject + first message looked at
@@ -54,6 +56,7 @@ class Classification:
     confidence: float = 0.0
     source: str = SOURCE_NONE
     words: tuple[str, ...] = ()
+    sure: bool = True  # confident enough to set the field (see required_confidence)
 
     def as_data(self) -> dict[str, Any]:
         return {
@@ -82,6 +85,11 @@ SOURCE_NAMES = {
     SOURCE_RULES: gettext_lazy("keyword rules"),
     SOURCE_AGENT: gettext_lazy("an agent"),
 }
+
+
+def required_confidence(classes: int) -> float:
+    """The confidence a model of `classes` classes needs before its label is used."""
+    return max(APPLY_CONFIDENCE, 1 / max(classes, 1) + CHANCE_MARGIN)
 
 
 def label_text(kind: str, value: str) -> str:

@@ -39,7 +39,6 @@ from django.utils.crypto import salted_hmac
 
 from ..models import ClassifierModel
 from .base import (
-    APPLY_CONFIDENCE,
     CV_FOLDS,
     LOGREG_C,
     MAX_TEXT,
@@ -47,6 +46,7 @@ from .base import (
     TOP_WORDS,
     TYPE,
     Classification,
+    required_confidence,
 )
 from .keywords import Rule, match_rules
 
@@ -108,7 +108,8 @@ def fit(
 ) -> Fitted:
     """Train on `texts`. Out-of-fold predictions (stratified, up to CV_FOLDS folds) measure the
     model alone, the model with `rules` where it is below APPLY_CONFIDENCE (as `classify` runs
-    it), and the rules alone (`default` when none matches); the model is worth using only when
+    it; below `required_confidence`), and the rules alone (`default` when none matches); the
+    model is worth using only when
     it beats the rules alone."""
     import numpy as np
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -128,7 +129,8 @@ def fit(
         if rules is not None:
             found = np.array([match_rules(t, rules, kind).label for t in texts], dtype=object)
             by_rules = np.where(found == "", default, found)
-            unsure = (proba.max(axis=1) < APPLY_CONFIDENCE) & (found != "")
+            required = required_confidence(proba.shape[1])
+            unsure = (proba.max(axis=1) < required) & (found != "")
             fitted.accuracy = float((np.where(unsure, found, guess) == y).mean())
             fitted.rules_accuracy = float((by_rules == y).mean())
             fitted.use = fitted.accuracy > fitted.rules_accuracy
@@ -175,8 +177,9 @@ def predict(model: Loaded, text: str, kind: str) -> Classification:
     pushes = x.data * model.weights[best, x.indices]
     order = np.argsort(-pushes)[:TOP_WORDS]
     words = tuple(str(model.names[x.indices[i]]) for i in order if pushes[i] > 0)
+    sure = bool(proba[best] >= required_confidence(len(proba)))
     return Classification(kind, str(classifier.classes_[best]), float(proba[best]), SOURCE_MODEL,
-                          words)  # fmt: skip
+                          words, sure)  # fmt: skip
 
 
 # A sealed model: MAGIC, an HMAC-SHA256 over (tenant id, kind, header and payload), the header's
