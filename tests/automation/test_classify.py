@@ -149,6 +149,24 @@ def test_sealed_blob_is_bound_to_its_tenant_and_bytes(tenant_a, tenant_b):
     assert model.unseal(tenant_b.pk, "topic", b"\x80\x04 not ours") is None
 
 
+def test_a_model_that_cannot_be_used_asks_for_retraining_once(
+    tenant_a, monkeypatch, django_capture_on_commit_callbacks
+):
+    printers_model(tenant_a)
+    with tenant_context(tenant_a):
+        ClassifierModel.objects.update(blob=b"HDC2" + b"\0" * 40)  # fails its check
+    sent = []
+    monkeypatch.setattr(tasks.train_classifiers, "delay", lambda *a, **k: sent.append((a, k)))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert classify_text(tenant_a, "printer toner empty", "topic").source != "model"
+        assert classify_text(tenant_a, "printer toner empty", "topic").source != "model"
+    assert sent == [((tenant_a.pk,), {"kinds": ["topic"]})]  # once, not per ticket
+    with tenant_context(tenant_a):
+        assert classify.retrain_due("topic") == "unreadable"
+        classify.train("topic")
+    assert classify_text(tenant_a, "printer toner empty", "topic").source == "model"
+
+
 # --- Tenant isolation -------------------------------------------------------------------------
 
 

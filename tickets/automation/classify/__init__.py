@@ -100,6 +100,8 @@ def classify_all(
     for kind in kinds:
         result = None
         model = load_model(tenant_id, kind, *rows[kind]) if kind in rows else None
+        if kind in rows and (model is None or model.stale):
+            _retrain_soon(tenant_id, kind)  # unreadable, or pickled by another scikit-learn
         if model is not None and model.use and not model.stale:
             try:
                 result = predict(model, text, kind)
@@ -112,6 +114,21 @@ def classify_all(
                 result = by_rules
         out[kind] = result
     return out
+
+
+def _retrain_soon(tenant_id: int, kind: str) -> None:
+    """Ask for a retraining of a model that cannot be used, once an hour at most."""
+    from django.core.cache import cache
+
+    from helpdesk.tenancy.tasks import enqueue_on_commit
+    from tickets.tasks import train_classifiers
+
+    try:
+        asked = cache.add(f"classify-retrain:{tenant_id}:{kind}", 1, 3600)
+    except Exception:  # noqa: BLE001 - Redis down: the hourly beat catches up
+        return
+    if asked:
+        enqueue_on_commit(train_classifiers, kinds=[kind])
 
 
 def _changes(ticket: Ticket, results: dict[str, Classification]) -> dict[str, str]:
