@@ -199,6 +199,11 @@ def test_admins_edit_shared_macros_with_the_builder(client, tenant_a, admin):
             {"action": "set_priority", "value": "urgent"},
             {"action": "add_tags", "value": ["refund", "vip"]},
         ]
+    # Unticking "shared" makes it the administrator's own.
+    unshared = {k: v for k, v in data.items() if k != "shared"}
+    assert client.post(f"/settings/macros/{macro.pk}/", unshared).status_code == 302
+    with tenant_context(tenant_a):
+        assert Macro.objects.get(pk=macro.pk).owner == admin
 
 
 # --- The composer ------------------------------------------------------------------------------

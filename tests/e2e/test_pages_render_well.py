@@ -46,6 +46,11 @@ STAFF_PAGES = [
     "/accounts/tokens/",
     "/accounts/profile/",
     "/settings/classification/",
+    "/settings/triggers/",
+    "/settings/triggers/new/",
+    "/settings/macros/",
+    "/settings/macros/new/",
+    "/notifications/",
 ]
 ANONYMOUS_PAGES = [
     "/", "/accounts/login/", "/accounts/password-reset/", "/accounts/signup/",
@@ -148,4 +153,115 @@ def test_pages(browser, live_server, acme, lang, size):
     for path in CUSTOMER_PAGES:
         page.goto(tenant_url(live_server, acme, path))
         check(page, path, lang, size)
+    context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_automation_pages_with_content(browser, live_server, acme, lang, size):
+    """Triggers, macros and notifications with rows in them, the composer's macro menu and a
+    macro in the composer, the bell's dropdown (tickets.automation)."""
+    from tickets.automation import macros, notifications, triggers
+    from tickets.models import Team
+
+    with tenant_context(acme):
+        admin = Membership.objects.get(role=Membership.Role.ADMIN).user
+        team = Team.objects.create(name="Billing 账务", tier=2)
+        trigger = triggers.trigger_save(
+            actor=admin, name="VIP 退款 → Billing", event="customer_replied",
+            conditions=[
+                {"field": "requester_tier", "op": "in", "value": ["vip"]},
+                {"field": "text", "op": "contains_any", "value": ["退款", "refund"]},
+                {"field": "hours_idle", "op": "gte", "value": 2},
+            ],
+            actions=[
+                {"action": "set_team", "value": team.pk},
+                {"action": "add_tags", "value": ["vip", "退款"]},
+                {"action": "notify", "value": {"to": "team", "via": "in_app",
+                                               "subject": "VIP #{{ ticket.number }}"}},
+                {"action": "webhook", "value": {"url": "https://hooks.example.com/helpdesk"}},
+                {"action": "escalate", "value": {"tier": "next", "raise_priority": True}},
+            ],
+        )  # fmt: skip
+        triggers.trigger_save(actor=admin, name="Idle 48 h", event="idle", idle_hours=48,
+                              actions=[{"action": "add_tags", "value": ["stale"]}])  # fmt: skip
+        macro = macros.macro_create(
+            actor=admin, name="退款已处理 / Refund done", shared=True,
+            actions=[{"action": "set_status", "value": "pending"},
+                     {"action": "add_tags", "value": ["refund"]}],
+            reply_text="{{ requester.name }}，您好：订单已退款。"
+                       "Your refund for #{{ ticket.number }} is on its way.",
+        )  # fmt: skip
+        macros.macro_create(actor=admin, name="My follow-up", reply_text="Any news?")
+        ticket = Ticket.objects.get()
+        notifications.notify(recipients=[admin], title=f"SLA breached on #{ticket.number}",
+                             body="First reply overdue by 25 minutes.", level="critical",
+                             ticket=ticket, url=f"/agent/tickets/{ticket.number}/")  # fmt: skip
+        notifications.notify(recipients=[admin], title="VIP 客户回复了 #1", level="warning")
+        notifications.notify(recipients=[admin], title="Trigger “Idle 48 h” ran on 3 tickets")
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    port = live_server.url.rsplit(":", 1)[1]
+    context.add_cookies([{"name": "django_language", "value": lang,
+                          "url": f"http://acme.localhost:{port}/"}])  # fmt: skip
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, live_server, acme, "admin@acme.test")
+    for name, path in [
+        ("/settings/triggers/?filled", "/settings/triggers/"),
+        ("/settings/triggers/edit", f"/settings/triggers/{trigger.pk}/"),
+        ("/settings/macros/?filled", "/settings/macros/"),
+        ("/settings/macros/edit", f"/settings/macros/{macro.pk}/"),
+        ("/notifications/?filled", "/notifications/"),
+        ("/agent/tickets/1/macros/", f"/agent/tickets/{ticket.number}/macros/"),
+        ("/agent/tickets/1/macros/preview", f"/agent/tickets/{ticket.number}/macros/{macro.pk}/"),
+    ]:
+        page.goto(tenant_url(live_server, acme, path))
+        check(page, name, lang, size)
+    # The composer's menu, then the macro in the composer (htmx).
+    page.goto(tenant_url(live_server, acme, f"/agent/tickets/{ticket.number}/"))
+    page.locator(".macro-picker > summary").click()
+    page.locator(".macro-option").first.wait_for()
+    check(page, "/agent/tickets/1/?macro-menu", lang, size)
+    page.locator(".macro-option a.btn").first.click()
+    page.locator("[data-macro-selected]").wait_for()
+    assert "订单已退款" in page.locator("#composer-body").input_value()
+    check(page, "/agent/tickets/1/?macro-chosen", lang, size)
+    # The bell's dropdown.
+    page.locator(".notif-button").click()
+    page.locator(".notif-items").wait_for()
+    check(page, "/agent/tickets/1/?bell", lang, size)
+
+    # The builder with htmx: add a condition, pick its field, add an action, save. (A row is
+    # used once htmx has wired up what it just swapped in, as a person's pace allows.)
+    def ready(selector: str) -> None:
+        page.wait_for_function(
+            "s => { const el = document.querySelector(s); const d = el && el['htmx-internal-data'];"
+            " return d && d.listenerInfos && d.listenerInfos.length > 0; }",
+            arg=selector,
+        )
+
+    page.goto(tenant_url(live_server, acme, "/settings/triggers/new/"))
+    page.locator("#id_name").fill("Urgent to the team")
+    page.locator("button[name=builder-add][value=cond]").click()
+    ready("#cond-0-field")
+    page.locator("#cond-0-field").select_option("priority")
+    page.locator("#cond-0-value option[value=urgent]").wait_for(state="attached")
+    page.locator("#cond-0-value").select_option(["urgent", "high"])
+    ready("#act-0-action")
+    page.locator("#act-0-action").select_option("notify")
+    page.locator("#act-0-to").wait_for()
+    page.locator("#act-0-to").select_option("team")
+    page.locator("button[name=builder-add][value=act]").click()
+    ready("#act-1-action")
+    page.locator("#act-1-action").select_option("add_tags")
+    page.locator("#act-1-value").fill("hot, 紧急")
+    check(page, "/settings/triggers/new?built", lang, size)
+    page.locator(".form-actions button[type=submit]").click()
+    page.wait_for_url("**/settings/triggers/")
+    with tenant_context(acme):
+        built = triggers.Trigger.objects.get(name="Urgent to the team")
+        assert built.conditions == [{"field": "priority", "op": "in", "value": ["high", "urgent"]}]
+        assert [a["action"] for a in built.actions] == ["notify", "add_tags"]
+        assert built.actions[1]["value"] == ["hot", "紧急"]
     context.close()

@@ -336,6 +336,8 @@ class RuleBuilder:
             name = ""
         if spec is not None and (fix_op or not op) and op not in spec.ops:
             op = spec.ops[0]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 4.0 hours shows as 4
         values = value if isinstance(value, list) else ([] if value is None else [str(value)])
         row = ConditionRow(
             index=index,
@@ -622,8 +624,7 @@ class MacroForm(forms.Form):
             "reply_text": macro.reply_text,
             "shared": macro.owner_id is None,
         }
-        # A personal macro stays personal; only a shared one offers the box (to keep it shared).
-        return cls(data, initial=initial, allow_shared=allow_shared and macro.owner_id is None)
+        return cls(data, initial=initial, allow_shared=allow_shared)
 
 
 def placeholder_help() -> str:

@@ -129,11 +129,18 @@ def macro_update(
     actions: Any = (),
     reply_text: str = "",
     reply_kind: str = REPLY,
+    shared: bool | None = None,
 ) -> Macro:
+    """Change a macro; `shared` (administrators) shares the editor's own macro with everyone
+    or makes a shared one theirs alone."""
     from helpdesk.tenancy.services import audit
 
     if not macro_may_edit(macro=macro, user=actor):
         raise PermissionDenied
+    if shared is not None and shared != (macro.owner_id is None):
+        if _role(actor) != Membership.Role.ADMIN:
+            raise PermissionDenied
+        macro.owner = None if shared else actor
     for key, value in _clean(
         name=name, actions=actions, reply_text=reply_text, reply_kind=reply_kind
     ).items():

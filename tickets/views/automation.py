@@ -253,7 +253,11 @@ def _macro_form_page(request: HttpRequest, macro: Macro | None) -> HttpResponse:
                     )
                 else:
                     saved = macro_rules.macro_update(
-                        macro=macro, actor=request.user, actions=builder.actions, **fields
+                        macro=macro,
+                        actor=request.user,
+                        actions=builder.actions,
+                        shared=shared if "shared" in form.fields else None,
+                        **fields,
                     )
             except macro_rules.MacroError as error:
                 form.add_error(None, str(error))
