@@ -80,7 +80,10 @@ def acknowledge(job: AutomationJob, ticket: Ticket, facts: Facts) -> Message | N
     channel = ticket.channel
     if channel in NO_AUTO_REPLY_CHANNELS:
         return None
-    template = template_for(channel, ticket.language)
+    from .jobs import per_batch
+
+    template = per_batch(("auto-reply", channel, ticket.language),
+                         lambda: template_for(channel, ticket.language))  # fmt: skip
     if template is None:
         return None  # the tenant sends no acknowledgements on this channel
     why_not = _why_not(ticket, facts)

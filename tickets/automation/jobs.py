@@ -106,21 +106,48 @@ def run(job_id: int) -> str:
     return "done"
 
 
-def run_many(job_ids: list[int]) -> dict[str, int]:
-    """Run a batch of jobs (one task's) in ONE transaction: the jobs, their tickets and tags
-    are read with one query each, teams are locked and their loads read once, events are
-    written with one INSERT, rule statistics and round-robin positions once per batch.
+BATCH = 25  # jobs per transaction
 
-    Exactly-once holds as in `run`: the batch commits as a whole or not at all. If anything
-    in the batch fails, it is rolled back and every job is run alone with `run`, so one bad
-    job costs the others only time and keeps its own error and retries."""
-    if len(job_ids) < 2:
-        return _count([run(job_id) for job_id in job_ids])
+
+def run_many(job_ids: list[int]) -> dict[str, int]:
+    """Run a task's jobs, BATCH at a time, each batch in ONE transaction: the jobs, their
+    tickets and tags read with one query each, every ticket's changes written with one UPDATE
+    and the events with one INSERT, rule statistics once. Tickets for teams that assign
+    automatically go into the team queue inside the batch, and the queues are assigned right
+    after it commits, in a short transaction per team: a batch never holds a team's lock
+    while it works, so workers run batches side by side. (A crash in between leaves them
+    queued; the beat sweep assigns them.)
+
+    Exactly-once holds as in `run`: a batch commits as a whole or not at all. If anything in
+    it fails, it is rolled back and each of its jobs runs alone with `run`, so one bad job
+    costs the others only time and keeps its own error and retries."""
+    outcome: dict[str, int] = {}
+    failed: list[int] = []
+    for start in range(0, len(job_ids), BATCH):
+        part = job_ids[start : start + BATCH]
+        try:
+            done = _run_batch(part) if len(part) > 1 else _count([run(part[0])])
+        except BatchFailed as failure:
+            failed += failure.failed
+            done = failure.outcome
+        except Exception:  # noqa: BLE001 - a single run's error is recorded on its job
+            failed += part
+            done = {"error": 1}
+        for status, n in done.items():
+            outcome[status] = outcome.get(status, 0) + n
+    if failed:
+        raise BatchFailed(failed, outcome)
+    return outcome
+
+
+def _run_batch(job_ids: list[int]) -> dict[str, int]:
+    from .routing import queueing_assignments
+
     AutomationJob.objects.filter(pk__in=job_ids, done_at__isnull=True).update(
         attempts=F("attempts") + 1
     )
     try:
-        with transaction.atomic():
+        with transaction.atomic(), queueing_assignments() as teams:
             jobs = list(
                 AutomationJob.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk__in=job_ids, done_at__isnull=True, attempts__lte=MAX_ATTEMPTS)
@@ -134,9 +161,8 @@ def run_many(job_ids: list[int]) -> dict[str, int]:
                     ticket = tickets.get(job.ticket_id)
                     if ticket is not None:
                         pipeline(job, ticket=ticket, tags=tags.get(ticket.pk, []))
-            now = timezone.now()
             AutomationJob.objects.filter(pk__in=[job.pk for job in jobs]).update(
-                done_at=now, last_error=""
+                done_at=timezone.now(), last_error=""
             )
     except Exception:  # noqa: BLE001 - one at a time now, each with its own error and retry
         logger.warning("automation batch of %d rolled back; running one by one", len(job_ids),
@@ -156,8 +182,23 @@ def run_many(job_ids: list[int]) -> dict[str, int]:
         if failed:
             raise BatchFailed(failed, outcome) from None
         return outcome
+    assign_queues(teams)
     skipped = len(job_ids) - len(jobs)
     return {"done": len(jobs), **({"skipped": skipped} if skipped else {})}
+
+
+def assign_queues(team_ids: set[int]) -> int:
+    """Assign the waiting tickets of these teams, each team in its own short transaction."""
+    from tickets import services
+    from tickets.models import Team
+
+    from .assignment import assign_waiting
+
+    assigned = 0
+    for team in Team.objects.filter(pk__in=team_ids).order_by("pk"):
+        with transaction.atomic(), services.buffered_events():
+            assigned += assign_waiting(team)
+    return assigned
 
 
 _memo: ContextVar[dict | None] = ContextVar("automation_memo", default=None)
@@ -232,7 +273,7 @@ def pipeline(
 ) -> None:
     """What happens after an event (DESIGN.md §5), in order, inside the job's transaction.
     `ticket` (locked) and its `tags` are given by a batch; read here otherwise."""
-    from . import classify
+    from . import autoreply, classify, triggers
     from .routing import route
     from .rules import facts_for
 
@@ -245,10 +286,9 @@ def pipeline(
                       automatic=bool(job.data.get("automatic")))  # fmt: skip
     if job.event == AutomationJob.Event.CREATED:
         classify.apply(ticket, facts)  # category and topic, before routing looks at them
-        route(ticket, facts)
-    from . import triggers  # every event, after routing (the rules see what routing set)
-
-    triggers.fire(job, ticket, facts)
+        route(ticket, facts)  # its assignment is made last, when the job (or batch) is done
+        autoreply.acknowledge(job, ticket, facts)
+    triggers.fire(job, ticket, facts)  # every event, after routing (they see what it set)
 
 
 def sweep(*, limit: int = 1000) -> int:

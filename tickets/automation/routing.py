@@ -132,12 +132,39 @@ def route(ticket: Ticket, facts: Facts) -> Routing:
     if ticket.assignee_id is None:
         wanted = _Assignment(ticket, applied, reason, explained,
                              priority=changes.get("priority"), skills=applied.skills)  # fmt: skip
-        waiting = _waiting.get()
-        if waiting is not None:
+        queued = _queued.get()
+        team = changes.get("team") or (ticket.team if ticket.team_id else None)
+        by_queue = (queued is not None and applied.assign_to is None and team is not None
+                    and team.assignment != Team.Assignment.MANUAL)  # fmt: skip
+        if by_queue:  # a batch: the team's strategy assigns it right after the batch commits
+            services._apply_changes(ticket, {}, actor=None, reason=reason,
+                                    quiet={"awaiting_assignment": True})  # fmt: skip
+            queued.add(team.pk)
+            if explained is not None:
+                explained.data["assignment"] = {"strategy": team.assignment, "user": None,
+                                                "queued": True}  # fmt: skip
+        elif (waiting := _waiting.get()) is not None:
             waiting.append(wanted)
         else:
             result.choice = _assign([wanted])[0]
     return result
+
+
+_queued: ContextVar[set[int] | None] = ContextVar("queued_for_assignment", default=None)
+
+
+@contextmanager
+def queueing_assignments() -> Iterator[set[int]]:
+    """Inside, tickets a team's strategy would assign are put in the team queue instead; the
+    caller assigns the queues (`assignment.assign_waiting`) in a short transaction of their
+    own once its transaction has committed, so a batch never holds a team lock while it
+    writes. The set yielded collects the teams to assign."""
+    teams: set[int] = set()
+    token = _queued.set(teams)
+    try:
+        yield teams
+    finally:
+        _queued.reset(token)
 
 
 @dataclass
