@@ -66,9 +66,11 @@ SEEDERS: list[Callable[[Tenant, DemoTenant], None]] = []
 
 
 def _register_seeders() -> None:
+    from sla.demo import seed_sla
+    from tickets.automation.demo import seed_automation
     from tickets.demo import seed_tickets
 
-    SEEDERS.append(seed_tickets)
+    SEEDERS.extend([seed_tickets, seed_sla, seed_automation])
 
 
 def _user(email: str, full_name: str, language: str) -> User:
