@@ -480,7 +480,7 @@ def _agent_choices() -> list[tuple[str, str]]:
     members = (
         Membership.objects.filter(is_active=True)
         .select_related("user")
-        .order_by("user__first_name", "user__email")[:500]
+        .order_by("user__full_name", "user__email")[:500]
     )
     return [(str(m.user_id), m.user.get_full_name() or m.user.email) for m in members]
 
