@@ -142,12 +142,16 @@ def canned_delete(*, canned: CannedResponse, actor: User) -> None:
 # --- Teams ----------------------------------------------------------------------------------
 
 
-def _check_team(*, name: str, tier: int, skills: Iterable[str], description: str, team=None):
+def _check_team(
+    *, name: str, tier: int, skills: Iterable[str], description: str, assignment: str, team=None
+):
     name = " ".join(name.split())[:100]
     if not name:
         raise AdminError(_("A team needs a name."))
     if tier not in Team.Tier.values:
         raise AdminError(_("Choose tier 1, 2 or 3."))
+    if assignment not in Team.Assignment.values:
+        raise AdminError(_("Choose how the team's tickets are assigned."))
     clash = Team.objects.filter(name__iexact=name)
     if team is not None:
         clash = clash.exclude(pk=team.pk)
@@ -158,14 +162,22 @@ def _check_team(*, name: str, tier: int, skills: Iterable[str], description: str
         "tier": tier,
         "skills": clean_list(skills, limit=MAX_SKILLS, max_length=40, lower=True),
         "description": " ".join(description.split())[:300],
+        "assignment": assignment,
     }
 
 
 @transaction.atomic
 def team_create(
-    *, actor: User, name: str, tier: int = 1, skills: Iterable[str] = (), description: str = ""
+    *,
+    actor: User,
+    name: str,
+    tier: int = 1,
+    skills: Iterable[str] = (),
+    description: str = "",
+    assignment: str = "",
 ) -> Team:
-    values = _check_team(name=name, tier=tier, skills=skills, description=description)
+    values = _check_team(name=name, tier=tier, skills=skills, description=description,
+                         assignment=assignment or Team.Assignment.MANUAL)  # fmt: skip
     try:
         with transaction.atomic():
             team = Team.objects.create(**values)
@@ -189,8 +201,10 @@ def team_update(
     tier: int,
     skills: Iterable[str] = (),
     description: str = "",
+    assignment: str = "",
 ) -> Team:
-    values = _check_team(name=name, tier=tier, skills=skills, description=description, team=team)
+    values = _check_team(name=name, tier=tier, skills=skills, description=description,
+                         assignment=assignment or team.assignment, team=team)  # fmt: skip
     changed = [f for f, v in values.items() if getattr(team, f) != v]
     if not changed:
         return team

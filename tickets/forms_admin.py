@@ -173,6 +173,15 @@ class TeamForm(forms.Form):
         help_text=_("Comma-separated, e.g. billing, refunds, 中文. Routing matches on them."),
     )
     description = forms.CharField(label=_("Description"), required=False, max_length=300)
+    assignment = forms.ChoiceField(
+        label=_("Automatic assignment"),
+        required=False,  # missing: unchanged (a new team starts manual)
+        choices=Team.Assignment.choices,
+        initial=Team.Assignment.MANUAL,
+        widget=forms.RadioSelect,
+        help_text=_("Who gets a ticket once routing has given it to this team: only online "
+                    "members with the skills it needs and room under their capacity."),
+    )  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "team-%s")
@@ -185,6 +194,7 @@ class TeamForm(forms.Form):
             "tier": team.tier,
             "skills": ", ".join(team.skills or []),
             "description": team.description,
+            "assignment": team.assignment,
         }
         return cls(data, initial=initial)
 

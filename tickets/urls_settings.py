@@ -44,3 +44,28 @@ urlpatterns = [
 from .urls_automation import settings_patterns as _automation  # noqa: E402
 
 urlpatterns += _automation
+
+# Settings › Routing, Auto-replies and Agents, and the availability menu (views.routing_settings).
+from .views import routing_settings as routing  # noqa: E402
+
+urlpatterns += [
+    path("routing/", routing.routing_list, name="routing"),
+    path("routing/new/", routing.routing_new, name="routing_new"),
+    path("routing/test/", routing.routing_test, name="routing_test"),
+    path("routing/<int:rule_id>/", routing.routing_edit, name="routing_edit"),
+    path("routing/<int:rule_id>/active/", routing.routing_active, name="routing_active"),
+    path("routing/<int:rule_id>/move/", routing.routing_move, name="routing_move"),
+    path("routing/<int:rule_id>/delete/", routing.routing_delete, name="routing_delete"),
+    path("auto-replies/", routing.auto_reply_list, name="auto_replies"),
+    path("auto-replies/new/", routing.auto_reply_new, name="auto_reply_new"),
+    path("auto-replies/preview/", routing.auto_reply_preview, name="auto_reply_preview"),
+    path("auto-replies/<int:auto_reply_id>/", routing.auto_reply_edit, name="auto_reply_edit"),
+    path(
+        "auto-replies/<int:auto_reply_id>/delete/",
+        routing.auto_reply_delete,
+        name="auto_reply_delete",
+    ),
+    path("agents/", routing.agents, name="agents"),
+    path("agents/<int:membership_id>/", routing.agent_update, name="agent_update"),
+    path("availability/", routing.availability, name="availability"),
+]

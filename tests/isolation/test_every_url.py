@@ -99,6 +99,8 @@ SAMPLE_KWARGS = {
     "trigger_id": lambda objs: objs["trigger"].pk,
     "macro_id": lambda objs: objs["macro"].pk,
     "notification_id": lambda objs: objs["notification"].pk,
+    "rule_id": lambda objs: objs["routing_rule"].pk,
+    "auto_reply_id": lambda objs: objs["auto_reply"].pk,
 }
 
 
@@ -132,6 +134,7 @@ def victim(tenant_a, admin, settings, tmp_path):
 
     from tests.factories import make_ticket
     from tickets import models as t
+    from tickets.automation import models as automation
     from tickets.automation.models import KeywordRule, Macro, Notification, Trigger
     from tickets.services import ticket_add_note
 
@@ -187,6 +190,12 @@ def victim(tenant_a, admin, settings, tmp_path):
             "macro": Macro.objects.create(name="Victim secret macro", reply_text="secret"),
             "notification": Notification.objects.create(
                 recipient=membership.user, title="Victim secret notification"
+            ),
+            "routing_rule": automation.RoutingRule.objects.create(
+                name="Victim secret rule", actions=[{"action": "add_tags", "value": ["x"]}]
+            ),
+            "auto_reply": automation.AutoReply.objects.create(
+                name="Victim secret reply", subject="secret", body="secret"
             ),
         }
     forget_host_cache()
