@@ -51,6 +51,12 @@ STAFF_PAGES = [
     "/settings/macros/",
     "/settings/macros/new/",
     "/notifications/",
+    "/settings/routing/",
+    "/settings/routing/new/",
+    "/settings/routing/test/",
+    "/settings/auto-replies/",
+    "/settings/auto-replies/new/",
+    "/settings/agents/",
 ]
 ANONYMOUS_PAGES = [
     "/", "/accounts/login/", "/accounts/password-reset/", "/accounts/signup/",
