@@ -16,42 +16,24 @@ a request costs one small query for the version, not a compile.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Max
+from django.db.models import F
 from django.utils import timezone
 
-from helpdesk.tenancy.context import require_current_tenant
 from tickets.models import Team, Ticket
 
 from . import assignment
 from .models import RoutingRule
-from .rules import Applied, CompiledRule, Facts, Reason, compile_rule, plan_actions, reasons_data
-
-_cache: dict[int, tuple[tuple, list[tuple[RoutingRule, CompiledRule]]]] = {}
-_lock = threading.Lock()
+from .rules import Applied, CompiledRule, Facts, Reason, active_compiled, plan_actions, reasons_data
 
 
 def active_rules() -> list[tuple[RoutingRule, CompiledRule]]:
-    from .jobs import per_batch
-
-    tenant_id = require_current_tenant().pk
-    rules = RoutingRule.objects.filter(is_active=True)
-    version = per_batch(("routing-rules", tenant_id), lambda: tuple(
-        rules.aggregate(n=Count("id"), changed=Max("updated_at")).values()))  # fmt: skip
-    cached = _cache.get(tenant_id)
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    compiled = [(rule, compile_rule(rule.conditions, rule.match)) for rule in rules.order_by(
-        "position", "id")]  # fmt: skip
-    with _lock:
-        _cache[tenant_id] = (version, compiled)
-    return compiled
+    return active_compiled("routing-rules", RoutingRule)
 
 
 @dataclass

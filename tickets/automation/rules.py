@@ -23,6 +23,7 @@ lookups); unknown ones are validation errors.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,9 +31,11 @@ from typing import Any
 
 import regex
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.tenancy.context import require_current_tenant
 from tickets.models import CustomerTier, Team, Ticket
 
 REGEX_TIMEOUT = 0.05  # seconds per match: a pathological pattern fails instead of hanging
@@ -438,6 +441,36 @@ class CompiledRule:
 
 def compile_rule(conditions: list[dict], match: str = "all") -> CompiledRule:
     return CompiledRule(tuple(_compile_condition(c) for c in conditions), match)
+
+
+_compiled: dict[tuple[str, int], tuple[tuple, list]] = {}
+_compiled_lock = threading.Lock()
+
+
+def active_compiled(name: str, model) -> list[tuple[Any, CompiledRule]]:
+    """The tenant's active rows of `model` (routing rules, triggers) in position order, each
+    with its compiled conditions; compiled once per worker process and kept while the rows'
+    count and last change stay the same (checked once per batch of jobs). A row whose
+    conditions no longer compile (saved before a field was retired) is skipped, so it cannot
+    break every job."""
+    from .jobs import per_batch
+
+    tenant_id = require_current_tenant().pk
+    rows = model.objects.filter(is_active=True)
+    version = per_batch((name, tenant_id), lambda: tuple(
+        rows.aggregate(n=Count("id"), changed=Max("updated_at")).values()))  # fmt: skip
+    cached = _compiled.get((name, tenant_id))
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    compiled = []
+    for row in rows.order_by("position", "id"):
+        try:
+            compiled.append((row, compile_rule(row.conditions, row.match)))
+        except (KeyError, TypeError, ValueError, RuleError):
+            continue
+    with _compiled_lock:
+        _compiled[(name, tenant_id)] = (version, compiled)
+    return compiled
 
 
 # --- Actions -----------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ message that caused the event came from a machine (auto-replies must not answer 
 from __future__ import annotations
 
 import re
-import threading
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,7 +42,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef
+from django.db.models import Exists, F, Max, OuterRef
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -62,7 +61,7 @@ from .rules import (
     Facts,
     Reason,
     RuleError,
-    compile_rule,
+    active_compiled,
     facts_for,
     plan_actions,
     reason_text,
@@ -248,26 +247,9 @@ def _validate_escalate(value: Any, where: str) -> dict:
 
 # --- Which triggers: compiled once per tenant and rule version -----------------------------------
 
-_cache: dict[int, tuple[tuple, list[tuple[Trigger, CompiledRule]]]] = {}
-_lock = threading.Lock()
-
 
 def active_triggers() -> list[tuple[Trigger, CompiledRule]]:
-    tenant_id = require_current_tenant().pk
-    triggers = Trigger.objects.filter(is_active=True)
-    version = tuple(triggers.aggregate(n=Count("id"), changed=Max("updated_at")).values())
-    cached = _cache.get(tenant_id)
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    compiled = []
-    for trigger in triggers.order_by("position", "id"):
-        try:
-            compiled.append((trigger, compile_rule(trigger.conditions, trigger.match)))
-        except (KeyError, TypeError, ValueError, RuleError):
-            continue  # saved before a field was retired: skipped, not a crash for every job
-    with _lock:
-        _cache[tenant_id] = (version, compiled)
-    return compiled
+    return active_compiled("triggers", Trigger)
 
 
 def job_events(job: AutomationJob) -> set[str]:
