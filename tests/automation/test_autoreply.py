@@ -96,6 +96,20 @@ def test_a_new_email_is_acknowledged_with_number_promise_and_articles(tenant_a):
         autoreply.ARTICLE_SUGGESTERS.remove(suggest)
 
 
+def test_suggestions_are_left_out_when_the_template_says_so(tenant_a):
+    autoreply.ARTICLE_SUGGESTERS.append(lambda text, language, limit: [
+        autoreply.Suggestion("Where is my parcel?", "https://alpha.example/kb/parcel")])  # fmt: skip
+    try:
+        with tenant_context(tenant_a):
+            AutoReply.objects.create(name="Plain", subject="s", body=BODY, suggest_articles=False)
+            ticket = receive_email(mail("Parcel again"), via="smtp").ticket
+            run_pending()
+            (reply,) = auto_replies(ticket)
+            assert "Where is my parcel?" not in reply.body_text
+    finally:
+        autoreply.ARTICLE_SUGGESTERS.pop()
+
+
 def test_without_articles_or_policy_the_placeholders_leave_no_holes(tenant_a):
     with tenant_context(tenant_a):
         AutoReply.objects.create(name="Thanks", subject="We got it", body=BODY)

@@ -125,7 +125,7 @@ def render(template: AutoReply, ticket: Ticket) -> tuple[str, str]:
     from .triggers import render_text
 
     extras = {"sla.first_response": first_response_text(ticket), "kb.articles": ""}
-    if "kb.articles" in template.body:
+    if template.suggest_articles and "kb.articles" in template.body:
         extras["kb.articles"] = articles_text(ticket)
 
     def fill(text: str) -> str:
