@@ -97,8 +97,8 @@ def test_a_new_email_is_acknowledged_with_number_promise_and_articles(tenant_a):
 
 
 def test_suggestions_are_left_out_when_the_template_says_so(tenant_a):
-    autoreply.ARTICLE_SUGGESTERS.append(lambda text, language, limit: [
-        autoreply.Suggestion("Where is my parcel?", "https://alpha.example/kb/parcel")])  # fmt: skip
+    parcel = autoreply.Suggestion("Where is my parcel?", "https://alpha.example/kb/parcel")
+    autoreply.ARTICLE_SUGGESTERS.append(lambda text, language, limit: [parcel])
     try:
         with tenant_context(tenant_a):
             AutoReply.objects.create(name="Plain", subject="s", body=BODY, suggest_articles=False)
