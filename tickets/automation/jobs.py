@@ -79,8 +79,10 @@ def run(job_id: int) -> str:
     AutomationJob.objects.filter(pk=job_id, done_at__isnull=True).update(
         attempts=F("attempts") + 1
     )  # outside the job's transaction: a crash still counts as an attempt
+    from .routing import counting_hits
+
     try:
-        with transaction.atomic():
+        with counting_hits(), transaction.atomic():
             job = (
                 AutomationJob.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk=job_id, done_at__isnull=True)
@@ -141,13 +143,13 @@ def run_many(job_ids: list[int]) -> dict[str, int]:
 
 
 def _run_batch(job_ids: list[int]) -> dict[str, int]:
-    from .routing import queueing_assignments
+    from .routing import counting_hits, queueing_assignments
 
     AutomationJob.objects.filter(pk__in=job_ids, done_at__isnull=True).update(
         attempts=F("attempts") + 1
     )
     try:
-        with transaction.atomic(), queueing_assignments() as teams:
+        with counting_hits(), transaction.atomic(), queueing_assignments() as teams:
             jobs = list(
                 AutomationJob.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk__in=job_ids, done_at__isnull=True, attempts__lte=MAX_ATTEMPTS)
@@ -217,16 +219,16 @@ def per_batch[T](key: tuple, compute: Callable[[], T]) -> T:
 
 @contextmanager
 def _batched() -> Iterator[None]:
-    """Events, team locks and rule statistics collected and written once at the end; lookups
-    that cannot change within the transaction (rule versions) made once."""
+    """Events and ticket changes collected and written once at the end, the assignments made
+    last; lookups that cannot change within the transaction (rule versions) made once."""
     from tickets import services
 
     from .assignment import holding_teams
-    from .routing import assigning, counting_hits
+    from .routing import assigning
 
     token = _memo.set({})
     try:  # left in reverse order: assign, then rule statistics, team positions, events
-        with services.buffered_events(), holding_teams(), counting_hits(), assigning():
+        with services.buffered_events(), holding_teams(), assigning():
             yield
     finally:
         _memo.reset(token)

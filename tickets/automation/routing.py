@@ -262,6 +262,10 @@ def _count_hits(rule_ids: list[int]) -> None:
 
 @contextmanager
 def counting_hits() -> Iterator[None]:
+    """Rule statistics of the jobs inside, written once on the way out, in rule id order and
+    outside the jobs' transaction (wrap it around the transaction): a counter row must not be
+    held locked while a batch works, or workers hitting the same rules take turns (or
+    deadlock). Nothing is counted when the block raises: those jobs run again."""
     if _pending_hits.get() is not None:
         yield
         return
@@ -269,11 +273,13 @@ def counting_hits() -> Iterator[None]:
     token = _pending_hits.set(pending)
     try:
         yield
+    except BaseException:
+        pending.clear()
+        raise
     finally:
         _pending_hits.reset(token)
-    by_count: dict[int, list[int]] = {}
-    for rule_id, n in pending.items():
-        by_count.setdefault(n, []).append(rule_id)
     now = timezone.now()
-    for n, rule_ids in by_count.items():
-        RoutingRule.objects.filter(pk__in=rule_ids).update(hits=F("hits") + n, last_matched_at=now)
+    for rule_id in sorted(pending):
+        RoutingRule.objects.filter(pk=rule_id).update(
+            hits=F("hits") + pending[rule_id], last_matched_at=now
+        )
