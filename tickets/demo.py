@@ -1080,8 +1080,11 @@ class _Story:
     def _start(self, status: str) -> datetime:
         low, high = AGE_DAYS[status]
         local = (self.now - timedelta(days=self.rng.uniform(low, high))).astimezone(self.tz)
+        # Drawn whether used or not: the random sequence must not depend on the time of day
+        # the seed runs at, or the same seed tells a different story every hour.
+        hour, minute = self.rng.randint(8, 18), self.rng.randint(0, 59)
         if not 8 <= local.hour < 20:  # people mostly write in during the day
-            local = local.replace(hour=self.rng.randint(8, 18), minute=self.rng.randint(0, 59))
+            local = local.replace(hour=hour, minute=minute)
             if local > self.now:
                 local -= timedelta(days=1)
         return local
@@ -1103,10 +1106,11 @@ class _Story:
     def _waking(self, moment: datetime) -> datetime:
         """Agents work, and customers mostly write, between 8:00 and 21:00 local time."""
         local = moment.astimezone(self.tz)
+        late = timedelta(minutes=self.rng.randint(5, 150))  # drawn either way (see _start)
         if 8 <= local.hour < 21:
             return moment
         morning = local if local.hour < 8 else local + timedelta(days=1)
-        return morning.replace(hour=8, minute=0) + timedelta(minutes=self.rng.randint(5, 150))
+        return morning.replace(hour=8, minute=0) + late
 
     # --- writing, through tickets.services ---
 

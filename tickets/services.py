@@ -89,6 +89,8 @@ def event(
 
 _event_buffer: ContextVar[list[TicketEvent] | None] = ContextVar("event_buffer", default=None)
 _update_buffer: ContextVar[dict[int, dict] | None] = ContextVar("update_buffer", default=None)
+_tag_links: ContextVar[list[TicketTag] | None] = ContextVar("tag_links", default=None)
+_tag_cache: ContextVar[dict[str, Tag] | None] = ContextVar("tag_cache", default=None)
 
 
 @contextmanager
@@ -105,12 +107,17 @@ def buffered_events() -> Iterator[list[TicketEvent]]:
         return
     buffer: list[TicketEvent] = []
     updates: dict[int, dict] = {}
-    token, token_updates = _event_buffer.set(buffer), _update_buffer.set(updates)
+    links: list[TicketTag] = []
+    tokens = (_event_buffer.set(buffer), _update_buffer.set(updates), _tag_links.set(links),
+              _tag_cache.set({}))  # fmt: skip
     try:
         yield buffer
     finally:
-        _event_buffer.reset(token)
-        _update_buffer.reset(token_updates)
+        for var, token in zip((_event_buffer, _update_buffer, _tag_links, _tag_cache), tokens,
+                              strict=True):  # fmt: skip
+            var.reset(token)
+    if links:
+        TicketTag.objects.bulk_create(links, ignore_conflicts=True)
     for ticket_id, fields in updates.items():
         bumps = fields.pop("version", 0)
         if bumps:
@@ -467,15 +474,24 @@ def ticket_update(
 
 def _tags(names: Iterable[str]) -> list[Tag]:
     wanted = {n.strip().lower()[:50] for n in names if n and n.strip()}
+    known = _tag_cache.get()
+    if known is not None and wanted <= known.keys():  # inside buffered_events(): seen already
+        return [known[name] for name in sorted(wanted)]
     existing = {t.name.lower(): t for t in Tag.objects.filter(name__in=wanted)}
-    return [existing.get(name) or Tag.objects.create(name=name) for name in sorted(wanted)]
+    tags = [existing.get(name) or Tag.objects.create(name=name) for name in sorted(wanted)]
+    if known is not None:
+        known.update({t.name.lower(): t for t in tags})
+    return tags
 
 
 def _add_tags(ticket: Ticket, names: Iterable[str]) -> list[str]:
     tags = _tags(names)
-    TicketTag.objects.bulk_create(
-        [TicketTag(ticket=ticket, tag=tag) for tag in tags], ignore_conflicts=True
-    )
+    links = [TicketTag(ticket=ticket, tag=tag) for tag in tags]
+    pending = _tag_links.get()
+    if pending is not None:  # inside buffered_events(): one INSERT for the batch
+        pending.extend(links)
+    else:
+        TicketTag.objects.bulk_create(links, ignore_conflicts=True)
     return [t.name for t in tags]
 
 

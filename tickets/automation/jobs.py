@@ -194,12 +194,12 @@ def assign_queues(team_ids: set[int]) -> int:
     from tickets import services
     from tickets.models import Team
 
-    from .assignment import assign_waiting
+    from .assignment import assign_waiting, holding_teams
 
     assigned = 0
     for team in Team.objects.filter(pk__in=team_ids).order_by("pk"):
-        with transaction.atomic(), services.buffered_events():
-            assigned += assign_waiting(team)
+        with transaction.atomic(), services.buffered_events(), holding_teams():
+            assigned += assign_waiting(team)  # the round-robin position written once
     return assigned
 
 

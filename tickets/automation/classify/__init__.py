@@ -32,7 +32,6 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -167,8 +166,8 @@ def apply(ticket: Ticket, facts: Facts) -> dict[str, Classification]:
     data = {**done, **found}
     update: dict[str, Any] = {"classification": data, **changes}
     if changes:
-        update.update(version=F("version") + 1, updated_at=timezone.now())
-    Ticket.objects.filter(pk=ticket.pk).update(**update)
+        update["updated_at"] = timezone.now()
+    services._write_ticket(ticket, update, bump=bool(changes))  # merged into the batch's UPDATE
     ticket.classification = data
     for name, value in changes.items():
         setattr(ticket, name, value)
