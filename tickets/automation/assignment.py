@@ -188,14 +188,16 @@ def holding_teams() -> Iterator[dict[int, TeamState]]:
             Team.objects.filter(pk=state.team.pk).update(last_assigned_id=state.last_assigned)
 
 
-def lock_teams(team_ids: Iterable[int]) -> dict[int, TeamState]:
+def lock_teams(team_ids: Iterable[int], *, skip_locked: bool = False) -> dict[int, TeamState]:
     """Lock these teams (in id order, so two workers never wait on each other in a circle)
-    and read their agents; cached when inside holding_teams()."""
+    and read their agents; cached when inside holding_teams(). With `skip_locked`, a team
+    another transaction holds is left out instead of waited for."""
     held = _held.get()
     known = held if held is not None else {}
     wanted = sorted({t for t in team_ids if t is not None and t not in known})
     if wanted:
-        for team in Team.objects.select_for_update().filter(pk__in=wanted).order_by("pk"):
+        rows = Team.objects.select_for_update(skip_locked=skip_locked).filter(pk__in=wanted)
+        for team in rows.order_by("pk"):
             known[team.pk] = TeamState(team, team_agents(team), team.last_assigned_id)
     return {t: known[t] for t in team_ids if t in known}
 

@@ -278,8 +278,20 @@ def counting_hits() -> Iterator[None]:
         raise
     finally:
         _pending_hits.reset(token)
-    now = timezone.now()
-    for rule_id in sorted(pending):
-        RoutingRule.objects.filter(pk=rule_id).update(
-            hits=F("hits") + pending[rule_id], last_matched_at=now
+    if pending:
+        _add_hits(pending)
+
+
+def _add_hits(counts: dict[int, int]) -> None:
+    """One UPDATE for every rule's count (rows locked in id order: no circular waits)."""
+    from django.db import connection
+
+    table = RoutingRule._meta.db_table
+    values = ", ".join(["(%s::bigint, %s::int)"] * len(counts))
+    params = [x for rule_id in sorted(counts) for x in (rule_id, counts[rule_id])]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS r SET hits = r.hits + v.n, last_matched_at = now() "  # noqa: S608
+            f"FROM (VALUES {values}) AS v(id, n) WHERE r.id = v.id",
+            params,
         )
