@@ -162,9 +162,15 @@ class TeamState:
     tickets are given out (so a batch of tickets reads the loads once)."""
 
     team: Team
-    agents: list[Agent]
     last_assigned: int | None
     dirty: bool = False
+    known_agents: list[Agent] | None = None  # read on first use: an empty queue needs none
+
+    @property
+    def agents(self) -> list[Agent]:
+        if self.known_agents is None:
+            self.known_agents = team_agents(self.team)
+        return self.known_agents
 
 
 _held: ContextVar[dict[int, TeamState] | None] = ContextVar("held_teams", default=None)
@@ -198,7 +204,7 @@ def lock_teams(team_ids: Iterable[int], *, skip_locked: bool = False) -> dict[in
     if wanted:
         rows = Team.objects.select_for_update(skip_locked=skip_locked).filter(pk__in=wanted)
         for team in rows.order_by("pk"):
-            known[team.pk] = TeamState(team, team_agents(team), team.last_assigned_id)
+            known[team.pk] = TeamState(team, team.last_assigned_id)
     return {t: known[t] for t in team_ids if t in known}
 
 
