@@ -64,10 +64,14 @@ def template_for(channel: str, language: str) -> AutoReply | None:
         AutoReply.objects.filter(is_active=True)
         .filter(Q(channel=channel) | Q(channel=""))
         .filter(exact_language | Q(language=""))
-        .annotate(rank=Case(When(~Q(channel=""), then=Value(2)), default=Value(0),
-                            output_field=IntegerField())
-                  + Case(When(~Q(language=""), then=Value(1)), default=Value(0),
-                         output_field=IntegerField()))  # fmt: skip
+        .annotate(
+            rank=Case(
+                When(~Q(channel=""), then=Value(2)), default=Value(0), output_field=IntegerField()
+            )
+            + Case(
+                When(~Q(language=""), then=Value(1)), default=Value(0), output_field=IntegerField()
+            )
+        )  # fmt: skip
         .order_by("-rank", "id")
         .first()
     )

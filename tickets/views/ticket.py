@@ -787,6 +787,10 @@ def event_text(event: TicketEvent, people: dict[int, User], teams: dict[int, Tea
         from tickets.automation.classify import event_text as classification_text
 
         return classification_text(kind, data, who)
+    if kind in {"auto_replied", "auto_reply_skipped"}:
+        from tickets.automation.autoreply import auto_reply_text
+
+        return auto_reply_text(kind, data)
     if kind in {"routed", "assigned_from_queue"}:
         from tickets.automation.explain import Names, assignment_text, routing_text
 
