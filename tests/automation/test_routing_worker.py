@@ -131,3 +131,50 @@ def test_a_worker_killed_mid_job_leaves_nothing_half_done(tenant_a):
         assert TicketEvent.objects.filter(ticket=ticket, kind="routed").count() == 1
         assert TicketEvent.objects.filter(ticket=ticket, kind="assignee").count() == 1
         assert Ticket.objects.get(pk=ticket.pk).assignee in users
+
+
+def test_redis_down_while_the_web_tier_saves_loses_no_routing(tenant_a):
+    """A ticket saved by another process while its broker is unreachable: the save succeeds,
+    the task is not sent, the job row waits; once Redis is back the beat sweep routes it."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    from tests.worker import ROOT, _url, free_port
+
+    setup_team(tenant_a, 2, strategy="round_robin")
+    contact = ContactFactory(tenant=tenant_a, email="offline@example.cn")
+    script = (
+        "from helpdesk.tenancy.context import tenant_context\n"
+        "from helpdesk.tenancy.models import Tenant\n"
+        "from tickets import services\nfrom tickets.models import Contact\n"
+        f"with tenant_context(Tenant.objects.get(pk={tenant_a.pk})):\n"
+        f"    t = services.ticket_create(requester=Contact.objects.get(pk={contact.pk}),"
+        " subject='round_robin while Redis is down')\n"
+        "    print(t.number)\n"
+    )
+    env = {**os.environ, "DATABASE_URL": _url("default"), "DATABASE_OWNER_URL": _url("owner"),
+           "CELERY_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+           "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+           "HELPDESK_TESTING": "true"}  # fmt: skip
+    saved = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT,
+                           env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert saved.returncode == 0, saved.stderr[-2000:]
+    number = int(saved.stdout.strip().splitlines()[-1])
+    assert "not sent; the sweep will" in saved.stderr
+    with tenant_context(tenant_a):
+        ticket = Ticket.objects.get(number=number)
+        job = AutomationJob.objects.get(ticket=ticket)
+        assert job.done_at is None and ticket.assignee_id is None
+        AutomationJob.objects.filter(pk=job.pk).update(
+            created_at=timezone.now() - timedelta(minutes=2)
+        )
+    with smtp_sink() as (_sink, port), celery_worker(port):
+        assert sweep_automation()["jobs"] == 1
+        wait_until(lambda: pending(tenant_a) == 0, timeout=30, what="the swept job")
+    with tenant_context(tenant_a):
+        ticket.refresh_from_db()
+        assert ticket.assignee_id is not None
+        assert TicketEvent.objects.filter(ticket=ticket, kind="routed").count() == 1
