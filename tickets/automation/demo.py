@@ -65,8 +65,11 @@ def _rules(tier1: Team, tier2: Team, zh: bool) -> list[dict]:
 
 
 def seed_automation(tenant: Tenant, spec) -> None:
+    from .classify import seed_labels
+
     now = timezone.now()
     AutomationJob.objects.filter(done_at__isnull=True).update(done_at=now)
+    seed_labels(tenant)  # the agents' word on the seeded tickets; trains what it can
     tier1 = Team.objects.filter(tier=1).order_by("pk").first()
     tier2 = Team.objects.filter(tier=2).order_by("pk").first()
     if tier1 is None or tier2 is None:

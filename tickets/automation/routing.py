@@ -81,8 +81,8 @@ def route(ticket: Ticket, facts: Facts) -> Routing:
     changes = dict(applied.changes)
     quiet: dict = {}
     if "team" in changes:
-        team = per_batch(("team", changes["team"]),
-                         lambda: Team.objects.filter(pk=changes["team"]).first())  # fmt: skip
+        teams = per_batch(("teams",), lambda: Team.objects.in_bulk())  # a tenant has a few
+        team = teams.get(changes["team"])
         if team is None:
             del changes["team"]  # deleted since the rule was saved: leave the team alone
         else:
