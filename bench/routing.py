@@ -108,9 +108,10 @@ def seed(args, tenant) -> list[int]:
             Message(ticket=t, kind="reply", direction="in", author_contact=t.requester,
                     channel=t.channel, body_text=f"{t.subject}\n\n麻烦尽快处理，谢谢。Thanks.")
             for t in tickets])  # fmt: skip
-        jobs = AutomationJob.objects.bulk_create([
-            AutomationJob(ticket=t, message=m, event="created") for t, m in zip(tickets, messages,
-                                                                               strict=True)])  # fmt: skip
+        pairs = zip(tickets, messages, strict=True)
+        jobs = AutomationJob.objects.bulk_create(
+            [AutomationJob(ticket=t, message=m, event="created") for t, m in pairs]
+        )
         return [j.pk for j in jobs]
 
 
@@ -169,8 +170,8 @@ def main() -> None:
             sys.exit((ROOT / ".data" / "bench-routing-worker.log").read_text())
         begun = time.perf_counter()
         for start in range(0, len(job_ids), args.per_task):
-            run_automation.apply_async((tenant.pk,), {"job_ids": job_ids[start : start + args.per_task]},
-                                       queue=queue)  # fmt: skip
+            part = job_ids[start : start + args.per_task]
+            run_automation.apply_async((tenant.pk,), {"job_ids": part}, queue=queue)
         with tenant_context(tenant):
             pending = AutomationJob.objects.filter(done_at__isnull=True)
             while pending.exists():

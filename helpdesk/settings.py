@@ -230,7 +230,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-outbox": {"task": "tickets.tasks.sweep_outbox", "schedule": 60.0},
     "sweep-automation": {"task": "tickets.tasks.sweep_automation", "schedule": 60.0},
     "sync-wechat-kf": {
-        "task": "channels_in.messaging.wechat_kf_sync.sync_all_wechat_kf", "schedule": 300.0,
+        "task": "channels_in.messaging.wechat_kf_sync.sync_all_wechat_kf",
+        "schedule": 300.0,
     },
     "poll-imap-mailboxes": {"task": "channels_in.tasks.poll_all_mailboxes", "schedule": 60.0},
     "sweep-inbound-mail": {"task": "channels_in.tasks.sweep_inbound", "schedule": 60.0},

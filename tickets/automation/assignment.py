@@ -85,6 +85,11 @@ class Choice:
 def team_agents(team: Team) -> list[Agent]:
     """The team's active members with availability, capacity and current load: one query
     (open tickets counted and weighted per member from the open-assignee index)."""
+    return teams_agents([team.pk]).get(team.pk, [])
+
+
+def teams_agents(team_ids: Iterable[int]) -> dict[int, list[Agent]]:
+    """`team_agents` for several teams with one query."""
     open_tickets = (
         Ticket.objects.filter(OPEN_UNMERGED, assignee_id=OuterRef("user_id"))
         .order_by()
@@ -93,7 +98,7 @@ def team_agents(team: Team) -> list[Agent]:
     weight = Case(*[When(priority=p, then=w) for p, w in WEIGHTS.items()], default=1)
     profile = AgentProfile.objects.filter(user_id=OuterRef("user_id"))
     rows = (
-        TeamMember.objects.filter(team_id=team.pk, user__is_active=True)
+        TeamMember.objects.filter(team_id__in=list(team_ids), user__is_active=True)
         .filter(Exists(Membership.objects.filter(user_id=OuterRef("user_id"), is_active=True)))
         .annotate(
             open=Coalesce(Subquery(open_tickets.annotate(n=Count("id")).values("n")), 0),
@@ -101,12 +106,13 @@ def team_agents(team: Team) -> list[Agent]:
             availability=Subquery(profile.values("availability")[:1]),
             capacity=Subquery(profile.values("capacity")[:1]),
         )
-        .order_by("user_id")
-        .values("user_id", "skills", "open", "load", "availability", "capacity",
+        .order_by("team_id", "user_id")
+        .values("team_id", "user_id", "skills", "open", "load", "availability", "capacity",
                 "user__email", "user__full_name")
     )  # fmt: skip
-    return [
-        Agent(
+    found: dict[int, list[Agent]] = {}
+    for row in rows:
+        found.setdefault(row["team_id"], []).append(Agent(
             user_id=row["user_id"],
             skills=frozenset(s.lower() for s in (row["skills"] or [])),
             online=(row["availability"] or AgentProfile.Availability.ONLINE)
@@ -116,9 +122,8 @@ def team_agents(team: Team) -> list[Agent]:
             load=row["load"],
             name=row["user__full_name"] or "",
             email=row["user__email"],
-        )
-        for row in rows
-    ]
+        ))  # fmt: skip
+    return found
 
 
 def choose(
@@ -227,12 +232,23 @@ def decide(
     )
     choice.snapshot = choice.as_data()  # the loads as they were when it was decided
     if choice.agent is not None:
-        choice.agent.open += 1
-        choice.agent.load += WEIGHTS.get(priority or ticket.priority, 1)
+        weight = WEIGHTS.get(priority or ticket.priority, 1)
+        for agent in _same_person(choice.agent, state):  # also a member of other held teams
+            agent.open += 1
+            agent.load += weight
         state.last_assigned, state.dirty = choice.user_id, True
         if _held.get() is None:
             save_position(state)
     return choice
+
+
+def _same_person(agent: Agent, state: TeamState) -> list[Agent]:
+    held = _held.get() or {}
+    others = [
+        a for other in held.values() if other is not state and other.known_agents
+        for a in other.known_agents if a.user_id == agent.user_id
+    ]  # fmt: skip
+    return [agent, *others]
 
 
 def save_position(state: TeamState) -> None:
@@ -254,26 +270,46 @@ def assign_waiting(team: Team) -> int:
     """Assign the team's queued tickets, oldest first, while anyone has capacity. Returns how
     many were assigned. Call in a transaction; idempotent (an assigned ticket leaves the
     queue in the same UPDATE that assigns it)."""
+    return assign_waiting_teams([team.pk])[0]
+
+
+def assign_waiting_teams(
+    team_ids: Iterable[int], *, skip_locked: bool = False
+) -> tuple[int, set[int]]:
+    """`assign_waiting` for several teams at once: one lock statement, one query for the
+    agents, one for the queued tickets. With `skip_locked`, teams another worker is assigning
+    are left to it. Returns (tickets assigned, the teams it held)."""
     from tickets import services
 
-    state = lock_teams([team.pk]).get(team.pk)
-    if state is None or state.team.assignment == Team.Assignment.MANUAL:
-        return 0
+    states = lock_teams(team_ids, skip_locked=skip_locked)
+    auto = {t: s for t, s in states.items() if s.team.assignment != Team.Assignment.MANUAL}
+    missing = [t for t, s in auto.items() if s.known_agents is None]
+    if not auto:
+        return 0, set(states)
     waiting = list(
-        Ticket.objects.filter(OPEN_UNMERGED, team=team, awaiting_assignment=True,
+        Ticket.objects.filter(OPEN_UNMERGED, team_id__in=list(auto), awaiting_assignment=True,
                               assignee__isnull=True)
-        .order_by("created_at", "id")[:QUEUE_BATCH]
+        .order_by("created_at", "id")[:QUEUE_BATCH * len(auto)]
     )  # fmt: skip
+    if waiting and missing:
+        for team_id, agents in teams_agents(missing).items():
+            auto[team_id].known_agents = agents
+        for team_id in missing:
+            if auto[team_id].known_agents is None:
+                auto[team_id].known_agents = []
     assigned = 0
+    full: set[int] = set()  # teams where nobody can take any more this round
     for ticket in waiting:
-        choice = decide(ticket, state)
+        if ticket.team_id in full:
+            continue
+        choice = decide(ticket, auto[ticket.team_id])
         if choice.user_id is None:
             if choice.why_not in {"nobody_online", "at_capacity", "no_members"}:
-                break  # nobody can take any more; tickets needing skills may still fit below
+                full.add(ticket.team_id)  # tickets needing skills may still fit below
             continue
         changes, quiet = assignment_changes(ticket, choice)
         services._apply_changes(ticket, changes, actor=None, reason="queue", quiet=quiet)
         services.event(ticket=ticket, kind="assigned_from_queue", actor=None, reason="queue",
                        **choice.as_data())  # fmt: skip
         assigned += 1
-    return assigned
+    return assigned, set(states)

@@ -190,27 +190,25 @@ def _run_batch(job_ids: list[int]) -> dict[str, int]:
 
 
 def assign_queues(team_ids: set[int]) -> int:
-    """Assign the waiting tickets of these teams, each team in short transactions of its own.
-    A team whose queue another worker is assigning right now is skipped: that worker goes
-    round again while its pass assigned something and tickets still wait, so it takes ours
-    too (and the beat sweep catches the rare one left in between)."""
+    """Assign the waiting tickets of these teams in one short transaction (teams locked in id
+    order). A team whose queue another worker is assigning right now is skipped: that worker
+    goes round again while its pass assigned something and tickets still wait, so it takes
+    ours too (and the beat sweep catches the rare one left in between)."""
     from tickets import services
-    from tickets.models import OPEN_UNMERGED, Team, Ticket
+    from tickets.models import OPEN_UNMERGED, Ticket
 
-    from .assignment import assign_waiting, holding_teams, lock_teams
+    from .assignment import assign_waiting_teams, holding_teams
 
-    assigned = 0
-    for team in Team.objects.filter(pk__in=team_ids).order_by("pk"):
-        for _round in range(5):
-            with transaction.atomic(), services.buffered_events(), holding_teams():
-                if not lock_teams([team.pk], skip_locked=True):
-                    break  # another worker holds the queue
-                done = assign_waiting(team)  # the round-robin position written once
-            assigned += done
-            waiting = Ticket.objects.filter(OPEN_UNMERGED, team=team, awaiting_assignment=True,
-                                            assignee__isnull=True)  # fmt: skip
-            if not done or not waiting.exists():
-                break
+    assigned, teams = 0, set(team_ids)
+    for _round in range(5):
+        with transaction.atomic(), services.buffered_events(), holding_teams():
+            done, held = assign_waiting_teams(sorted(teams), skip_locked=True)
+        assigned += done
+        teams = held  # go round again only for queues this worker is in charge of
+        waiting = Ticket.objects.filter(OPEN_UNMERGED, team_id__in=teams, awaiting_assignment=True,
+                                        assignee__isnull=True)  # fmt: skip
+        if not done or not teams or not waiting.exists():
+            break
     return assigned
 
 
