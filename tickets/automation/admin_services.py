@@ -498,14 +498,17 @@ def auto_reply_preview(
     notes = []
     used = {m.group(1) for m in _EXTRA.finditer(f"{subject}\n{body}")}
     language = language or ticket.language or require_current_tenant().default_language
-    with translation.override(language):
+    with translation.override(language):  # the customer's language for what they get
         rendered_subject, rendered_body = autoreply.render(template, ticket)
-        if "sla.first_response" in used and not autoreply.first_response_text(ticket):
-            notes.append(_("{{ sla.first_response }} is left out: no SLA policy promises this "
-                           "ticket a first answer."))  # fmt: skip
-        if "kb.articles" in used and not autoreply.articles_text(ticket):
-            notes.append(_("{{ kb.articles }} is left out: no published article matches this "
-                           "ticket."))  # fmt: skip
+        no_promise = "sla.first_response" in used and not autoreply.first_response_text(ticket)
+        no_articles = "kb.articles" in used and not autoreply.articles_text(ticket)
+    # The notes are for the administrator: in their language, not the customer's.
+    if no_promise:
+        notes.append(_("{{ sla.first_response }} is left out: no SLA policy promises this "
+                       "ticket a first answer."))  # fmt: skip
+    if no_articles:
+        notes.append(_("{{ kb.articles }} is left out: no published article matches this "
+                       "ticket."))  # fmt: skip
     return Preview(rendered_subject, rendered_body, ticket, sample, notes)
 
 
