@@ -57,7 +57,7 @@ def _set_text(field: str, value: Any, names: Names) -> str:
 def assignment_text(data: dict, names: Names) -> str:
     strategy = STRATEGIES.get(data.get("strategy", ""), lambda: data.get("strategy", ""))()
     if data.get("queued"):
-        return _("to be assigned by %(strategy)s") % {"strategy": strategy}
+        return _("queued for assignment")
     if data.get("user") is None:
         why = WHY_NOT.get(data.get("why_not", ""), lambda: "")()
         return _("waiting in the team queue: %(why)s") % {"why": why} if why else _(

@@ -114,22 +114,20 @@ def route(ticket: Ticket, facts: Facts) -> Routing:
     if ticket.assignee_id is None:
         wanted = _Assignment(ticket, applied, reason, explained,
                              priority=changes.get("priority"), skills=applied.skills)  # fmt: skip
-        queued = _queued.get()
-        team = changes.get("team") or (ticket.team if ticket.team_id else None)
-        by_queue = (queued is not None and applied.assign_to is None and team is not None
-                    and team.assignment != Team.Assignment.MANUAL)  # fmt: skip
-        if by_queue:  # a batch: the team's strategy assigns it right after the batch commits
-            services._apply_changes(ticket, {}, actor=None, reason=reason,
-                                    quiet={"awaiting_assignment": True})  # fmt: skip
-            queued.add(team.pk)
-            if explained is not None:
-                explained.data["assignment"] = {"strategy": team.assignment, "user": None,
-                                                "queued": True}  # fmt: skip
-        elif (waiting := _waiting.get()) is not None:
-            waiting.append(wanted)
+        if (waiting := _waiting.get()) is not None:
+            waiting.append(wanted)  # made when the job (or the batch) is done
         else:
             result.choice = _assign([wanted])[0]
     return result
+
+
+def _queue(w: _Assignment) -> None:
+    from tickets import services
+
+    services._apply_changes(w.ticket, {}, actor=None, reason=w.reason,
+                            quiet={"awaiting_assignment": True})  # fmt: skip
+    if w.explained is not None:
+        w.explained.data["assignment"] = {"strategy": "queue", "user": None, "queued": True}
 
 
 _queued: ContextVar[set[int] | None] = ContextVar("queued_for_assignment", default=None)
@@ -137,10 +135,10 @@ _queued: ContextVar[set[int] | None] = ContextVar("queued_for_assignment", defau
 
 @contextmanager
 def queueing_assignments() -> Iterator[set[int]]:
-    """Inside, tickets a team's strategy would assign are put in the team queue instead; the
-    caller assigns the queues (`assignment.assign_waiting`) in a short transaction of their
-    own once its transaction has committed, so a batch never holds a team lock while it
-    writes. The set yielded collects the teams to assign."""
+    """Inside, the batch's assignments take their teams' locks without waiting: a team
+    another worker holds gets its tickets queued instead. The caller assigns the queues of
+    the set yielded (those, and the teams it held) in a short transaction once its own has
+    committed, so no ticket waits for the beat."""
     teams: set[int] = set()
     token = _queued.set(teams)
     try:
@@ -184,11 +182,22 @@ def _assign(wanted: list[_Assignment]) -> list[assignment.Choice | None]:
     from tickets.models import TicketEvent
 
     teams = {w.ticket.team_id for w in wanted if w.ticket.team_id and w.applied.assign_to is None}
-    states = assignment.lock_teams(sorted(teams))
+    queued = _queued.get()
+    # In a batch, a team another worker is assigning right now is not waited for: its tickets
+    # go into its queue, assigned after the batch commits (`queueing_assignments`).
+    states = assignment.lock_teams(sorted(teams), skip_locked=queued is not None)
+    if queued is not None:
+        queued.update(states)  # after the commit, also take what others queued meanwhile
     choices = []
     for w in wanted:
         ticket = w.ticket
-        choice = _choose(ticket, w.applied, states.get(ticket.team_id), w.priority,
+        state = states.get(ticket.team_id)
+        if queued is not None and ticket.team_id in teams and state is None:
+            _queue(w)
+            queued.add(ticket.team_id)
+            choices.append(None)
+            continue
+        choice = _choose(ticket, w.applied, state, w.priority,
                          skills=w.skills or ticket.required_skills)  # fmt: skip
         choices.append(choice)
         if choice is None:
