@@ -29,7 +29,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from tickets.models import Team
 
@@ -551,7 +551,9 @@ class RuleBuilder:
 
 class TriggerForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
-    event = forms.ChoiceField(label=gettext_lazy("When"), choices=Trigger.Event.choices)
+    event = forms.ChoiceField(
+        label=pgettext_lazy("trigger event", "When"), choices=Trigger.Event.choices
+    )
     idle_hours = forms.IntegerField(
         label=gettext_lazy("Idle hours"),
         required=False,
