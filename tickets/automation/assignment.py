@@ -207,10 +207,24 @@ def lock_teams(team_ids: Iterable[int], *, skip_locked: bool = False) -> dict[in
     known = held if held is not None else {}
     wanted = sorted({t for t in team_ids if t is not None and t not in known})
     if wanted:
-        rows = Team.objects.select_for_update(skip_locked=skip_locked).filter(pk__in=wanted)
+        # NO KEY UPDATE: tickets being written with this team_id only need KEY SHARE on the
+        # row (the foreign key check); FOR UPDATE would block them, and deadlock two workers.
+        rows = Team.objects.select_for_update(skip_locked=skip_locked, no_key=True).filter(
+            pk__in=wanted
+        )
         for team in rows.order_by("pk"):
             known[team.pk] = TeamState(team, team.last_assigned_id)
     return {t: known[t] for t in team_ids if t in known}
+
+
+def read_agents(states: Iterable[TeamState]) -> None:
+    """Read the agents of these locked teams with one query (instead of one per team)."""
+    missing = {s.team.pk: s for s in states if s.known_agents is None}
+    if not missing:
+        return
+    found = teams_agents(missing)
+    for team_id, state in missing.items():
+        state.known_agents = found.get(team_id, [])
 
 
 def decide(
@@ -283,7 +297,6 @@ def assign_waiting_teams(
 
     states = lock_teams(team_ids, skip_locked=skip_locked)
     auto = {t: s for t, s in states.items() if s.team.assignment != Team.Assignment.MANUAL}
-    missing = [t for t, s in auto.items() if s.known_agents is None]
     if not auto:
         return 0, set(states)
     waiting = list(
@@ -291,12 +304,8 @@ def assign_waiting_teams(
                               assignee__isnull=True)
         .order_by("created_at", "id")[:QUEUE_BATCH * len(auto)]
     )  # fmt: skip
-    if waiting and missing:
-        for team_id, agents in teams_agents(missing).items():
-            auto[team_id].known_agents = agents
-        for team_id in missing:
-            if auto[team_id].known_agents is None:
-                auto[team_id].known_agents = []
+    if waiting:
+        read_agents(auto.values())
     assigned = 0
     full: set[int] = set()  # teams where nobody can take any more this round
     for ticket in waiting:

@@ -186,6 +186,8 @@ def _assign(wanted: list[_Assignment]) -> list[assignment.Choice | None]:
     # In a batch, a team another worker is assigning right now is not waited for: its tickets
     # go into its queue, assigned after the batch commits (`queueing_assignments`).
     states = assignment.lock_teams(sorted(teams), skip_locked=queued is not None)
+    assignment.read_agents(s for s in states.values()
+                           if s.team.assignment != Team.Assignment.MANUAL)  # fmt: skip
     if queued is not None:
         queued.update(states)  # after the commit, also take what others queued meanwhile
     choices = []
