@@ -309,3 +309,14 @@ def test_tenants_rules_and_agents_stay_apart(tenant_a, tenant_b):
         assert ticket.team is None and ticket.assignee is None
         with pytest.raises(RuleError, match="team does not exist"):
             validate_actions([{"action": "set_team", "value": theirs.pk}])
+
+
+def test_a_rule_can_remove_tags_too(tenant_a):
+    with tenant_context(tenant_a):
+        RoutingRule.objects.create(name="Tidy", conditions=[], actions=[
+            {"action": "add_tags", "value": ["keep"]},
+            {"action": "remove_tags", "value": ["spam-suspect"]}])  # fmt: skip
+        ticket = email("Hello")
+        services.ticket_set_tags(ticket=ticket, names=["spam-suspect"], actor=None)
+        run_pending()
+        assert services.selectors.ticket_tag_names(ticket) == ["keep"]

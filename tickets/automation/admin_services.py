@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from helpdesk.accounts.models import User
+from helpdesk.lib.ordering import move_one
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.services import audit
 from helpdesk.tenancy.tasks import enqueue_on_commit
@@ -114,16 +115,8 @@ def routing_rule_set_active(*, rule: RoutingRule, actor: User, active: bool) -> 
 @transaction.atomic
 def routing_rule_move(*, rule: RoutingRule, actor: User, direction: str) -> bool:
     """One place up or down; positions become 1, 2, 3 … in the new order. False at an end."""
-    order = list(RoutingRule.objects.select_for_update().order_by("position", "id"))
-    at = next((i for i, r in enumerate(order) if r.pk == rule.pk), None)
-    other = None if at is None else (at - 1 if direction == "up" else at + 1)
-    if other is None or not 0 <= other < len(order):
+    if not move_one(RoutingRule, rule.pk, direction):
         return False
-    order[at], order[other] = order[other], order[at]
-    now = timezone.now()
-    for position, item in enumerate(order, start=1):
-        if item.position != position:
-            RoutingRule.objects.filter(pk=item.pk).update(position=position, updated_at=now)
     audit(actor=actor, action="routing_rule.move",
           summary=f"Moved routing rule “{rule.name}” {direction}"[:300], rule=rule.pk)  # fmt: skip
     return True

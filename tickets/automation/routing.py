@@ -73,28 +73,12 @@ def route(ticket: Ticket, facts: Facts) -> Routing:
     out; outside, right away."""
     from tickets import services
 
-    from .jobs import per_batch
+    from .rules import write_changes
 
     matches, applied = dry_run(facts)
     result = Routing(matches=matches, applied=applied)
     reason = ", ".join(m.rule.name for m in matches)[:300] or "routing"
-    changes = dict(applied.changes)
-    quiet: dict = {}
-    if "team" in changes:
-        teams = per_batch(("teams",), lambda: Team.objects.in_bulk())  # a tenant has a few
-        team = teams.get(changes["team"])
-        if team is None:
-            del changes["team"]  # deleted since the rule was saved: leave the team alone
-        else:
-            changes["team"] = team
-    if applied.skills:
-        quiet["required_skills"] = applied.skills
-    result.changed = services._apply_changes(ticket, changes, actor=None, reason=reason,
-                                             quiet=quiet)  # fmt: skip
-    if applied.tags_added:
-        added = services._add_tags(ticket, applied.tags_added)
-        services.event(ticket=ticket, kind="tags", actor=None, reason=reason,
-                       added=sorted(added), removed=[])  # fmt: skip
+    result.changed = write_changes(ticket, applied, reason=reason)
     explained = None
     if matches:
         _count_hits([m.rule.pk for m in matches])
@@ -112,8 +96,9 @@ def route(ticket: Ticket, facts: Facts) -> Routing:
         explained = services.event(ticket=ticket, kind="routed", actor=None, reason=reason,
                                    **data)  # fmt: skip
     if ticket.assignee_id is None:
-        wanted = _Assignment(ticket, applied, reason, explained,
-                             priority=changes.get("priority"), skills=applied.skills)  # fmt: skip
+        priority = applied.changes.get("priority")
+        wanted = _Assignment(ticket, applied, reason, explained, priority=priority,
+                             skills=applied.skills)  # fmt: skip
         if (waiting := _waiting.get()) is not None:
             waiting.append(wanted)  # made when the job (or the batch) is done
         else:

@@ -648,16 +648,17 @@ def write_changes(ticket: Ticket, applied: Applied, *, reason: str) -> list[str]
     from tickets import services
     from tickets.models import TicketTag
 
+    from .jobs import per_batch
+
     changes = dict(applied.changes)
-    if "team" in changes:
-        team_id = changes["team"]
-        changes["team"] = Team.objects.filter(pk=team_id).first() if team_id else None
-        if team_id and changes["team"] is None:
+    if changes.get("team"):
+        teams = per_batch(("teams",), lambda: Team.objects.in_bulk())  # a tenant has a few
+        changes["team"] = teams.get(changes["team"])
+        if changes["team"] is None:
             del changes["team"]  # deleted since the rule was saved: leave the team alone
-    if applied.skills:
-        Ticket.objects.filter(pk=ticket.pk).update(required_skills=applied.skills)
-        ticket.required_skills = applied.skills
-    changed = services._apply_changes(ticket, changes, actor=None, reason=reason[:300])
+    quiet = {"required_skills": applied.skills} if applied.skills else {}
+    changed = services._apply_changes(ticket, changes, actor=None, reason=reason[:300],
+                                      quiet=quiet)  # fmt: skip
     if applied.tags_added:
         added = services._add_tags(ticket, applied.tags_added)
         services.event(ticket=ticket, kind="tags", actor=None, reason=reason[:300],

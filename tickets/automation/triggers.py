@@ -869,18 +869,11 @@ def trigger_set_active(*, trigger: Trigger, actor: User, active: bool) -> None:
 @transaction.atomic
 def trigger_move(*, trigger: Trigger, actor: User, direction: str) -> None:
     """One place up or down: positions are renumbered 1, 2, 3 … in the new order."""
+    from helpdesk.lib.ordering import move_one
     from helpdesk.tenancy.services import audit
 
-    order = list(Trigger.objects.select_for_update().order_by("position", "id"))
-    at = next(i for i, t in enumerate(order) if t.pk == trigger.pk)
-    other = at - 1 if direction == "up" else at + 1
-    if not 0 <= other < len(order):
+    if not move_one(Trigger, trigger.pk, direction):
         return
-    order[at], order[other] = order[other], order[at]
-    now = timezone.now()
-    for position, item in enumerate(order, start=1):
-        if item.position != position:
-            Trigger.objects.filter(pk=item.pk).update(position=position, updated_at=now)
     audit(
         actor=actor,
         action="trigger.move",
