@@ -239,7 +239,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-dispatches": {"task": "tickets.tasks.sweep_dispatches", "schedule": 60.0},
     "sweep-idle-triggers": {"task": "tickets.tasks.sweep_idle_triggers", "schedule": 300.0},
 }
+CELERY_BEAT_SCHEDULE["sweep-sla"] = {"task": "sla.tasks.sweep_sla", "schedule": 60.0}
 CELERY_TIMEZONE = "UTC"
+# Tests move SLA time forward across processes (helpdesk.lib.clock); never in production.
+HELPDESK_CLOCK_CONTROL = TESTING
 
 # --- Security headers ----------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -6,6 +6,7 @@ from channels_in import urls as channels_urls
 from helpdesk import views as process_views
 from helpdesk.accounts import urls as accounts_urls
 from helpdesk.tenancy import urls as tenancy_urls
+from sla import urls as sla_urls
 from tickets import urls as tickets_urls
 
 settings_patterns = (
@@ -13,12 +14,14 @@ settings_patterns = (
     + accounts_urls.settings_patterns
     + tickets_urls.settings_patterns
     + channels_urls.settings_patterns
+    + sla_urls.settings_patterns
 )
 
 urlpatterns = [
     path("", include((tickets_urls.public_patterns, "public"))),
     path("agent/", include((tickets_urls.agent_home_patterns, "agent"))),
     path("agent/", include((tickets_urls.agent_patterns, "tickets"))),
+    path("agent/", include((sla_urls.agent_patterns, "sla"))),
     path(
         "portal/",
         include((tickets_urls.portal_patterns + channels_urls.portal_patterns, "portal")),

@@ -26,7 +26,7 @@ from tickets.automation.models import Match
 from . import calendar as calmath
 from .public_holidays import is_supported
 
-__all__ = ["BusinessCalendar", "CalendarDate", "SLAPolicy", "default_weekly_hours"]
+__all__ = ["BusinessCalendar", "CalendarDate", "SLAPolicy", "SLATimer", "default_weekly_hours"]
 
 
 def default_weekly_hours() -> dict:
@@ -209,3 +209,75 @@ class SLAPolicy(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SLATimer(TenantModel):
+    """One SLA clock of one ticket (docs/sla.md › Timers): first response, resolution, and one
+    next-response cycle per customer reply that waits for an answer. Deadlines are stored, so
+    the inbox reads them and the beat sweep finds the due ones by index (sla.sweep); the
+    clock's pauses are kept, so a change of policy or priority recomputes them exactly."""
+
+    class Kind(models.TextChoices):
+        FIRST_RESPONSE = "first_response", _("First response")
+        NEXT_RESPONSE = "next_response", _("Next response")
+        RESOLUTION = "resolution", _("Resolution")
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("Running")
+        PAUSED = "paused", _("Paused")
+        MET = "met", _("Met")
+        STOPPED = "stopped", _("Stopped")  # the ticket was solved or the target removed
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="sla_timers"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    cycle = models.PositiveSmallIntegerField(default=1)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.RUNNING)
+    policy = models.ForeignKey(
+        SLAPolicy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    policy_name = models.CharField(max_length=100, blank=True)  # as it was, for the audit
+    target_minutes = models.PositiveIntegerField()
+    business_hours = models.BooleanField(default=True)
+    started_at = models.DateTimeField()
+    # [["2026-01-05T10:00:00+00:00", "2026-01-06T09:00:00+00:00"], ...]: finished pauses.
+    pauses = models.JSONField(default=list, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)  # None while paused
+    warn_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    achieved_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("SLA timer")
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "ticket", "kind", "cycle"], name="slatimer_cycle_uniq"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "ticket"], name="slatimer_ticket"),
+            # The sweep: O(due timers), across tenants (sla.sweep).
+            models.Index(
+                fields=["due_at"], name="slatimer_breach_due",
+                condition=Q(state="running", breached_at__isnull=True),
+            ),
+            models.Index(
+                fields=["warn_at"], name="slatimer_warn_due",
+                condition=Q(state="running", warned_at__isnull=True),
+            ),
+            # The "at risk" view and countdowns in due order.
+            models.Index(
+                fields=["tenant", "due_at"], name="slatimer_running_due",
+                condition=Q(state="running"),
+            ),
+            # What-if replays and compliance reports over a period.
+            models.Index(fields=["tenant", "started_at"], name="slatimer_started"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.cycle} of ticket {self.ticket_id}"

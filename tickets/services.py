@@ -22,6 +22,7 @@ from helpdesk.accounts.models import User
 from helpdesk.tenancy.context import require_current_tenant
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.tasks import enqueue_on_commit
+from sla import timers as sla_timers
 
 from . import search, selectors
 from .attachments import attachment_store
@@ -305,6 +306,8 @@ def ticket_reply(
     for field, value in changes.items():
         setattr(ticket, field, value)
     event(ticket=ticket, kind="replied", actor=author, message_id=message.pk)
+    if author is not None:
+        sla_timers.agent_replied(ticket)
     new_status = set_status or (Ticket.Status.OPEN if ticket.status == Ticket.Status.NEW else None)
     if new_status and new_status != ticket.status:
         _apply_changes(ticket, {"status": new_status}, actor=author, reason="")
@@ -389,6 +392,7 @@ def ticket_add_inbound(
         reopen.add(Ticket.Status.CLOSED)
     if ticket.status in reopen:
         _apply_changes(ticket, {"status": Ticket.Status.OPEN}, actor=None, reason=reason)
+    sla_timers.customer_replied(ticket)
     search.append_body(ticket.pk, text)
     jobs.enqueue(ticket, "customer_replied", message=message, **(automation or {}))
     return message
@@ -427,6 +431,7 @@ def _apply_changes(
         update["solved_at"] = None
     update["updated_at"] = timezone.now()
     _write_ticket(ticket, update, bump=True)
+    old = {field: getattr(ticket, field) for field in changed}
     for field in changed:
         event(
             ticket=ticket,
@@ -441,6 +446,7 @@ def _apply_changes(
         if field in update:
             setattr(ticket, field, update[field])
     ticket.version += 1
+    sla_timers.ticket_changed(ticket, old=old, changed=changed, reason=reason)
     return changed
 
 

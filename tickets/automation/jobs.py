@@ -37,6 +37,8 @@ from .models import AutomationJob
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+# Written by the SLA sweep (sla.sweep) straight into the outbox, handled by sla.breaches.
+SLA_EVENTS = frozenset({"sla_warning", "sla_breached"})
 LOST_AFTER = timedelta(minutes=1)
 
 
@@ -284,6 +286,8 @@ def pipeline(
 ) -> None:
     """What happens after an event (DESIGN.md §5), in order, inside the job's transaction.
     `ticket` (locked) and its `tags` are given by a batch; read here otherwise."""
+    from sla import timers as sla_timers
+
     from . import autoreply, classify, triggers
     from .routing import route
     from .rules import facts_for
@@ -295,9 +299,18 @@ def pipeline(
     body = job.message.body_text if job.message is not None else ""
     facts = facts_for(ticket, body=body, tags=tags, mailbox=job.data.get("mailbox"),
                       automatic=bool(job.data.get("automatic")))  # fmt: skip
+    if job.event in SLA_EVENTS:
+        from sla import breaches
+
+        breaches.handle(job, ticket)  # timeline, escalation policies, alerts
+        return
     if job.event == AutomationJob.Event.CREATED:
-        classify.apply(ticket, facts)  # category and topic, before routing looks at them
-        route(ticket, facts)  # its assignment is made last, when the job (or batch) is done
+        with sla_timers.starting(ticket.pk):  # routing's changes touch no clock yet
+            classify.apply(ticket, facts)  # category and topic, before routing looks at them
+            route(ticket, facts)  # its assignment is made last, when the job (or batch) is done
+        # The SLA's clocks, from the ticket's creation, under the policy routing made it meet.
+        agent_created = job.message is not None and job.message.direction == "out"
+        sla_timers.start(ticket, agent_created=agent_created, fresh=True)
         autoreply.acknowledge(job, ticket, facts)
     triggers.fire(job, ticket, facts)  # every event, after routing (they see what it set)
 
