@@ -14,6 +14,7 @@ overrides): plain functions, used here as field validators.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -26,7 +27,17 @@ from tickets.automation.models import Match
 from . import calendar as calmath
 from .public_holidays import is_supported
 
-__all__ = ["BusinessCalendar", "CalendarDate", "SLAPolicy", "SLATimer", "default_weekly_hours"]
+__all__ = [
+    "Alert",
+    "AlertRule",
+    "BusinessCalendar",
+    "CalendarDate",
+    "Escalation",
+    "EscalationPolicy",
+    "SLAPolicy",
+    "SLATimer",
+    "default_weekly_hours",
+]
 
 
 def default_weekly_hours() -> dict:
@@ -281,3 +292,165 @@ class SLATimer(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.cycle} of ticket {self.ticket_id}"
+
+
+# --- Escalation policies and alert rules (docs/sla.md › Escalation and alerts) -------------------
+
+
+class EscalationPolicy(TenantModel):
+    """When a ticket moves up a tier: on an SLA warning or breach (optionally of some clocks
+    only), on the N-th customer reply, on a complaint, or by an agent's hand. Ordered; the
+    first active policy of the cause whose conditions hold acts (sla.escalation)."""
+
+    class When(models.TextChoices):
+        SLA_WARNING = "sla_warning", _("SLA warning (75 % of the target used)")
+        SLA_BREACHED = "sla_breached", _("SLA breached")
+        CUSTOMER_REPLIES = "customer_replies", _("The customer's N-th reply")
+        COMPLAINT = "complaint", _("A complaint")
+        MANUAL = "manual", _("An agent presses “Escalate”")
+
+    class Target(models.TextChoices):
+        NEXT_TIER = "next", _("The next tier's team")
+        TEAM = "team", _("A named team")
+
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    when = models.CharField(_("when"), max_length=20, choices=When.choices)
+    # SLA causes: only these clocks (first_response / next_response / resolution); empty: any.
+    clock_kinds = models.JSONField(_("clocks"), default=list, blank=True)
+    reply_count = models.PositiveSmallIntegerField(_("number of customer replies"), null=True,
+                                                   blank=True)  # fmt: skip
+    # Conditions, each optional (empty: any): priorities, current tiers, current team ids.
+    priorities = models.JSONField(_("priorities"), default=list, blank=True)
+    tiers = models.JSONField(_("current tiers"), default=list, blank=True)
+    teams = models.JSONField(_("current teams"), default=list, blank=True)
+    target = models.CharField(_("move to"), max_length=8, choices=Target.choices,
+                              default=Target.NEXT_TIER)  # fmt: skip
+    to_team = models.ForeignKey(
+        "tickets.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("team"),
+    )  # fmt: skip
+    reroute = models.BooleanField(
+        _("re-route inside the new team"), default=True,
+        help_text=_("The team's assignment strategy picks the new assignee."),
+    )  # fmt: skip
+    # "" no change, "up" one step, or a level ("high", "urgent"): never lowered.
+    raise_priority = models.CharField(_("priority"), max_length=8, blank=True, default="")
+    hits = models.PositiveIntegerField(default=0, editable=False)
+    last_fired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("escalation policy")
+        verbose_name_plural = _("escalation policies")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint("tenant", Lower("name"), name="escalationpolicy_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Escalation(TenantModel):
+    """One escalation of one ticket, and its once-key: unique per (policy, ticket, cause), so
+    a re-run job, a second sweep or a double-clicked button escalates nothing twice. `cause`
+    is e.g. "sla_breached:<timer id>", "replies:3", "complaint", "manual:<form token>"."""
+
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, null=True, blank=True,
+                               related_name="escalations")  # fmt: skip
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE,
+                               related_name="escalations")  # fmt: skip
+    cause = models.CharField(max_length=100)
+    from_tier = models.PositiveSmallIntegerField(null=True, blank=True)
+    to_tier = models.PositiveSmallIntegerField(null=True, blank=True)
+    team = models.ForeignKey("tickets.Team", on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="+")  # fmt: skip
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+")  # fmt: skip
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("escalation")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "policy", "ticket", "cause"], name="escalation_once",
+                nulls_distinct=False,
+            ),
+        ]  # fmt: skip
+        indexes = [models.Index(fields=["tenant", "ticket"], name="escalation_ticket")]
+
+
+class AlertRule(TenantModel):
+    """Who hears about an SLA warning, a breach or an escalation, how loudly and how: in the
+    app, by email, by webhook; with an acknowledgement deadline and a chain of further
+    recipients told when nobody acknowledged in time (sla.alerts)."""
+
+    class Event(models.TextChoices):
+        SLA_WARNING = "sla_warning", _("SLA warning")
+        SLA_BREACHED = "sla_breached", _("SLA breached")
+        ESCALATED = "escalated", _("Ticket escalated")
+
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    event = models.CharField(_("when"), max_length=16, choices=Event.choices)
+    clock_kinds = models.JSONField(_("clocks"), default=list, blank=True)
+    level = models.CharField(_("level"), max_length=8, default="warning")
+    # "assignee", "team", "team_leads", "managers"; plus named users (ids).
+    recipients = models.JSONField(_("recipients"), default=list, blank=True)
+    users = models.JSONField(_("named people"), default=list, blank=True)
+    via = models.JSONField(_("delivery"), default=list, blank=True)  # in_app, email, webhook
+    webhook_url = models.URLField(_("webhook URL"), max_length=500, blank=True)
+    ack_within_minutes = models.PositiveIntegerField(_("acknowledge within (minutes)"), null=True,
+                                                     blank=True)  # fmt: skip
+    # The steps after the first: [{"recipients": ["managers"], "users": [12]}, ...].
+    chain = models.JSONField(_("escalation chain"), default=list, blank=True)
+    hits = models.PositiveIntegerField(default=0, editable=False)
+    last_fired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("alert rule")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint("tenant", Lower("name"), name="alertrule_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Alert(TenantModel):
+    """One alert of one rule about one ticket and cause (unique: raised once), with where its
+    chain is: `step` 1 is the rule's own recipients; `next_step_at` is when the next step is
+    due unless someone acknowledges first (None: the chain is done or stopped)."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    cause = models.CharField(max_length=100)
+    level = models.CharField(max_length=8)
+    step = models.PositiveSmallIntegerField(default=1)
+    next_step_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                        null=True, blank=True, related_name="+")  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "rule", "ticket", "cause"],
+                                    name="alert_once"),  # fmt: skip
+        ]
+        indexes = [
+            # The chain sweep: O(due alerts), across tenants (sla.alerts).
+            models.Index(fields=["next_step_at"], name="alert_chain_due",
+                         condition=Q(acknowledged_at__isnull=True, next_step_at__isnull=False)),
+            models.Index(fields=["tenant", "ticket"], name="alert_ticket"),
+        ]  # fmt: skip
