@@ -126,13 +126,24 @@ def _holds(condition: dict, facts: dict[str, str]) -> bool:
     return inside if condition.get("op") == "in" else not inside
 
 
-def policy_for(ticket: Ticket) -> SLAPolicy | None:
-    """The first active policy, in position order, whose conditions the ticket meets."""
+def active_policies() -> list[SLAPolicy]:
+    """The tenant's active policies in order: one query, or once per automation batch."""
+    from helpdesk.tenancy.context import require_current_tenant
+    from tickets.automation.jobs import per_batch
+
     from .models import SLAPolicy
 
+    def load() -> list[SLAPolicy]:
+        rows = SLAPolicy.objects.filter(is_active=True).select_related("calendar")
+        return list(rows.order_by("position", "id"))
+
+    return per_batch(("sla-policies", require_current_tenant().pk), load)
+
+
+def policy_for(ticket: Ticket) -> SLAPolicy | None:
+    """The first active policy, in position order, whose conditions the ticket meets."""
     facts = ticket_facts(ticket)
-    policies = SLAPolicy.objects.filter(is_active=True).select_related("calendar")
-    for policy in policies.order_by("position", "id"):
+    for policy in active_policies():
         if conditions_match(policy.conditions, policy.match, facts):
             return policy
     return None

@@ -31,7 +31,7 @@ from tickets.models import Ticket
 from . import calendar as calmath
 from . import clocks
 from .models import SLAPolicy, SLATimer
-from .policies import conditions_match, targets_for, ticket_facts
+from .policies import policy_for, targets_for
 
 Kind, State = SLATimer.Kind, SLATimer.State
 PAUSED_STATUSES = frozenset({Ticket.Status.PENDING, Ticket.Status.ON_HOLD})
@@ -41,6 +41,23 @@ POLICY_FIELDS = frozenset({"priority", "team", "category", "channel", "requester
 OPEN_STATES = (State.RUNNING, State.PAUSED)
 
 _starting: ContextVar[frozenset[int]] = ContextVar("sla_starting", default=frozenset())
+_new_timers: ContextVar[list[SLATimer] | None] = ContextVar("sla_new_timers", default=None)
+
+
+@contextmanager
+def buffered() -> Iterator[None]:
+    """New tickets' timers written with one INSERT on the way out (an automation batch)."""
+    if _new_timers.get() is not None:
+        yield
+        return
+    made: list[SLATimer] = []
+    token = _new_timers.set(made)
+    try:
+        yield
+    finally:
+        _new_timers.reset(token)
+    if made:
+        SLATimer.objects.bulk_create(made)
 
 
 @contextmanager
@@ -57,26 +74,6 @@ def _skip(ticket: Ticket) -> bool:
 
 
 # --- Policy and calendar -------------------------------------------------------------------
-
-
-def active_policies() -> list[SLAPolicy]:
-    """The tenant's active policies in order, once per automation batch."""
-    from helpdesk.tenancy.context import require_current_tenant
-    from tickets.automation.jobs import per_batch
-
-    def load() -> list[SLAPolicy]:
-        rows = SLAPolicy.objects.filter(is_active=True).select_related("calendar")
-        return list(rows.order_by("position", "id"))
-
-    return per_batch(("sla-policies", require_current_tenant().pk), load)
-
-
-def choose_policy(ticket: Ticket) -> SLAPolicy | None:
-    facts = ticket_facts(ticket)
-    for policy in active_policies():
-        if conditions_match(policy.conditions, policy.match, facts):
-            return policy
-    return None
 
 
 def _calendar(policy: SLAPolicy | None) -> calmath.Calendar:
@@ -190,7 +187,7 @@ def start(
     if not fresh and SLATimer.objects.filter(ticket=ticket).exists():
         return []
     now = now or wallclock.now()
-    policy = choose_policy(ticket)
+    policy = policy_for(ticket)
     if policy is None:
         return []
     targets = targets_for(policy, ticket.priority)
@@ -212,7 +209,11 @@ def start(
         made.append(timer)
     if not made:
         return []
-    SLATimer.objects.bulk_create(made)
+    pending = _new_timers.get() if fresh else None
+    if pending is not None:
+        pending.extend(made)  # nothing in the batch reads them before they are written
+    else:
+        SLATimer.objects.bulk_create(made)
     _event(ticket, "sla_started", reason=policy.name, policy=policy.pk,
            timers=[_summary(t) for t in made])  # fmt: skip
     return made
@@ -249,7 +250,7 @@ def customer_replied(ticket: Ticket, *, at: datetime | None = None) -> SLATimer 
                   .select_for_update().values_list("cycle", "state"))  # fmt: skip
     if any(state in OPEN_STATES for _cycle, state in timers):
         return None
-    policy = choose_policy(ticket)
+    policy = policy_for(ticket)
     minutes = targets_for(policy, ticket.priority)[Kind.NEXT_RESPONSE] if policy else None
     if minutes is None:
         return None
@@ -324,7 +325,7 @@ def recompute(ticket: Ticket, *, reason: str = "", now: datetime | None = None) 
     now = now or wallclock.now()
     if not SLATimer.objects.filter(ticket=ticket).exists():
         return start(ticket, now=now)
-    policy = choose_policy(ticket)
+    policy = policy_for(ticket)
     targets = targets_for(policy, ticket.priority) if policy else dict.fromkeys(Kind.values)
     timers = _open_timers(ticket)
     cal = _calendar(policy)

@@ -232,14 +232,15 @@ def per_batch[T](key: tuple, compute: Callable[[], T]) -> T:
 def _batched() -> Iterator[None]:
     """Events and ticket changes collected and written once at the end, the assignments made
     last; lookups that cannot change within the transaction (rule versions) made once."""
+    from sla import timers as sla_timers
     from tickets import services
 
     from .assignment import holding_teams
     from .routing import assigning
 
     token = _memo.set({})
-    try:  # left in reverse order: assign, then rule statistics, team positions, events
-        with services.buffered_events(), holding_teams(), assigning():
+    try:  # left in reverse order: assign, then rule statistics, team positions, SLA timers, events
+        with services.buffered_events(), sla_timers.buffered(), holding_teams(), assigning():
             yield
     finally:
         _memo.reset(token)
@@ -304,15 +305,17 @@ def pipeline(
 
         breaches.handle(job, ticket)  # timeline, escalation policies, alerts
         return
-    if job.event == AutomationJob.Event.CREATED:
-        with sla_timers.starting(ticket.pk):  # routing's changes touch no clock yet
-            classify.apply(ticket, facts)  # category and topic, before routing looks at them
-            route(ticket, facts)  # its assignment is made last, when the job (or batch) is done
-        # The SLA's clocks, from the ticket's creation, under the policy routing made it meet.
-        agent_created = job.message is not None and job.message.direction == "out"
-        sla_timers.start(ticket, agent_created=agent_created, fresh=True)
+    if job.event != AutomationJob.Event.CREATED:
+        triggers.fire(job, ticket, facts)
+        return
+    with sla_timers.starting(ticket.pk):  # the changes below touch no clock yet
+        classify.apply(ticket, facts)  # category and topic, before routing looks at them
+        route(ticket, facts)  # its assignment is made last, when the job (or batch) is done
         autoreply.acknowledge(job, ticket, facts)
-    triggers.fire(job, ticket, facts)  # every event, after routing (they see what it set)
+        triggers.fire(job, ticket, facts)  # after routing (they see what it set)
+    # The SLA's clocks, from the ticket's creation, under the policy it now meets.
+    agent_created = job.message is not None and job.message.direction == "out"
+    sla_timers.start(ticket, agent_created=agent_created, fresh=True)
 
 
 def sweep(*, limit: int = 1000) -> int:
