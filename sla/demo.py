@@ -89,4 +89,42 @@ def seed_sla(tenant: Tenant, spec=None) -> BusinessCalendar:
             policy = SLAPolicy(position=position * 10, **fields)
             policy.full_clean(exclude=["tenant"])
             policy.save()
+        seed_clocks()
     return calendar
+
+
+def seed_clocks() -> int:
+    """SLA clocks for the seeded tickets that have none (they were made before the policies),
+    from their own history: created, first answered, solved; a pending or on-hold ticket paused
+    since its last activity. What the sweep would have marked by now (warnings, breaches,
+    late answers) is marked as history, so the first beat raises no alerts for old tickets;
+    clocks still running fire live as their time comes."""
+    from django.db.models import F
+    from django.db.models.functions import Coalesce
+
+    from helpdesk.lib import clock
+    from tickets.models import Ticket
+
+    from . import timers
+    from .models import SLATimer
+
+    now = clock.now()
+    fresh = (
+        Ticket.objects.filter(merged_into__isnull=True, sla_timers__isnull=True)
+        .select_related("requester__organization")
+        .order_by("id")
+    )
+    started = 0
+    for ticket in fresh[:1000]:
+        started += len(timers.start(ticket, now=min(ticket.last_activity_at, now)))
+    due = SLATimer.objects.filter(breached_at__isnull=True, due_at__lte=now)
+    due.filter(state=SLATimer.State.RUNNING).update(
+        breached_at=F("due_at"), warned_at=Coalesce("warned_at", F("warn_at"))
+    )
+    due.filter(state=SLATimer.State.MET, achieved_at__gt=F("due_at")).update(
+        breached_at=F("due_at")
+    )
+    SLATimer.objects.filter(
+        state=SLATimer.State.RUNNING, warned_at__isnull=True, warn_at__lte=now
+    ).update(warned_at=F("warn_at"))
+    return started

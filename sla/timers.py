@@ -200,8 +200,12 @@ def start(
         timer = _new_timer(ticket, policy, kind, minutes, started_at=ticket.created_at)
         if kind == Kind.FIRST_RESPONSE and ticket.first_response_at:
             timer.state, timer.achieved_at = State.MET, ticket.first_response_at
-        elif ticket.status in DONE_STATUSES and kind == Kind.RESOLUTION:
-            timer.state, timer.achieved_at = State.MET, ticket.solved_at or now
+        elif ticket.status in DONE_STATUSES:
+            _keep_clock(timer, clock_of(timer).paused(ticket.solved_at or now))
+            if kind == Kind.RESOLUTION:
+                _meet(timer, ticket.solved_at or now)
+            else:
+                timer.state = State.STOPPED
         elif ticket.status in PAUSED_STATUSES:
             _keep_clock(timer, clock_of(timer).paused(now))
             timer.state = State.PAUSED
