@@ -240,6 +240,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-idle-triggers": {"task": "tickets.tasks.sweep_idle_triggers", "schedule": 300.0},
 }
 CELERY_BEAT_SCHEDULE["sweep-sla"] = {"task": "sla.tasks.sweep_sla", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["sweep-alert-chains"] = {"task": "sla.tasks.sweep_alert_chains", "schedule": 60.0}
 CELERY_TIMEZONE = "UTC"
 # Tests move SLA time forward across processes (helpdesk.lib.clock); never in production.
 HELPDESK_CLOCK_CONTROL = TESTING

@@ -22,7 +22,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.tenancy.models import TenantModel, validate_timezone
-from tickets.automation.models import Match
+from tickets.automation.models import Match, Notification
 
 from . import calendar as calmath
 from .public_holidays import is_supported
@@ -399,7 +399,8 @@ class AlertRule(TenantModel):
     is_active = models.BooleanField(_("active"), default=True)
     event = models.CharField(_("when"), max_length=16, choices=Event.choices)
     clock_kinds = models.JSONField(_("clocks"), default=list, blank=True)
-    level = models.CharField(_("level"), max_length=8, default="warning")
+    level = models.CharField(_("level"), max_length=8, choices=Notification.Level.choices,
+                             default=Notification.Level.WARNING)  # fmt: skip
     # "assignee", "team", "team_leads", "managers"; plus named users (ids).
     recipients = models.JSONField(_("recipients"), default=list, blank=True)
     users = models.JSONField(_("named people"), default=list, blank=True)
@@ -445,8 +446,9 @@ class Alert(TenantModel):
     class Meta:
         verbose_name = _("alert")
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "rule", "ticket", "cause"],
-                                    name="alert_once"),  # fmt: skip
+            models.UniqueConstraint(
+                fields=["tenant", "rule", "ticket", "cause"], name="alert_once"
+            ),  # fmt: skip
         ]
         indexes = [
             # The chain sweep: O(due alerts), across tenants (sla.alerts).

@@ -307,15 +307,18 @@ def pipeline(
         return
     if job.event != AutomationJob.Event.CREATED:
         triggers.fire(job, ticket, facts)
-        return
-    with sla_timers.starting(ticket.pk):  # the changes below touch no clock yet
-        classify.apply(ticket, facts)  # category and topic, before routing looks at them
-        route(ticket, facts)  # its assignment is made last, when the job (or batch) is done
-        autoreply.acknowledge(job, ticket, facts)
-        triggers.fire(job, ticket, facts)  # after routing (they see what it set)
-    # The SLA's clocks, from the ticket's creation, under the policy it now meets.
-    agent_created = job.message is not None and job.message.direction == "out"
-    sla_timers.start(ticket, agent_created=agent_created, fresh=True)
+    else:
+        with sla_timers.starting(ticket.pk):  # the changes below touch no clock yet
+            classify.apply(ticket, facts)  # category and topic, before routing looks at them
+            route(ticket, facts)  # its assignment is made last, when the job (or batch) is done
+            autoreply.acknowledge(job, ticket, facts)
+            triggers.fire(job, ticket, facts)  # after routing (they see what it set)
+        # The SLA's clocks, from the ticket's creation, under the policy it now meets.
+        agent_created = job.message is not None and job.message.direction == "out"
+        sla_timers.start(ticket, agent_created=agent_created, fresh=True)
+    from sla import escalation
+
+    escalation.after_event(job, ticket)  # escalation policies: the N-th customer reply, a complaint
 
 
 def sweep(*, limit: int = 1000) -> int:

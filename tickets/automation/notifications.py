@@ -143,6 +143,10 @@ def acknowledge(*, user: User, notification_id: int) -> bool:
     Notification.objects.filter(pk=notification_id, recipient=user, read_at__isnull=True).update(
         read_at=now
     )
+    if done:  # one of an SLA alert's: the alert is acknowledged and its chain stops
+        from sla.alerts import notification_acknowledged
+
+        notification_acknowledged(user=user, notification_id=notification_id)
     return bool(done)
 
 

@@ -423,30 +423,17 @@ def apply_assignment(
 def _escalate(ticket: Ticket, value: dict, *, reason: str) -> dict:
     """To the given team, or the first team (by name) of the tier asked for ("next": one up);
     the priority one step up with `raise_priority`. An assignee outside the new team is
-    unassigned, so the new tier picks the ticket up. No job is enqueued."""
-    from tickets import services
+    unassigned, so the new tier picks the ticket up. No job is enqueued. The move is
+    sla.escalation's, shared with the escalation policies."""
+    from sla.escalation import move_ticket, raised, team_for
 
-    if value.get("team"):
-        team = Team.objects.filter(pk=value["team"]).first()
-    else:
-        tier = value.get("tier", "next")
-        tier = min((ticket.tier or 1) + 1, 3) if tier == "next" else int(tier)
-        team = Team.objects.filter(tier=tier).order_by("name", "id").first()
-    changes: dict = {}
-    if team is not None and team.pk != ticket.team_id:
-        changes["team"] = team
-        if (
-            ticket.assignee_id
-            and not TeamMember.objects.filter(team=team, user_id=ticket.assignee_id).exists()
-        ):
-            changes["assignee"] = None
-    if value.get("raise_priority"):
-        changes["priority"] = PRIORITY_UP.get(ticket.priority, ticket.priority)
-    services._apply_changes(ticket, changes, actor=None, reason=reason)
+    team = team_for(ticket, tier=value.get("tier", "next"), team_id=value.get("team"))
+    priority = raised(ticket.priority, "up") if value.get("raise_priority") else None
+    done = move_ticket(ticket, team=team, priority=priority, reason=reason)
     return {
         "action": "escalate",
         "team": team.pk if team else None,
-        "priority": changes.get("priority"),
+        "priority": done["priority"],
     }
 
 

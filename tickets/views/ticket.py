@@ -804,6 +804,10 @@ def event_text(event: TicketEvent, people: dict[int, User], teams: dict[int, Tea
         if kind == "routed":
             return routing_text(data, names)
         return _("From the team queue: %(what)s") % {"what": assignment_text(data, names)}
+    if kind in {"escalated", "alerted", "alert_acknowledged"}:  # sla.escalation, sla.alerts
+        from sla.escalation import timeline_text as escalation_text
+
+        return escalation_text(event, who, teams)
     if kind.startswith(("trigger_", "macro_", "dispatch_")):  # triggers, macros, their outbox
         from tickets.automation.triggers import timeline_text
 
