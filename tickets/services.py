@@ -517,6 +517,8 @@ def ticket_set_tags(*, ticket: Ticket, names: Iterable[str], actor: User | None)
     if added or removed:
         event(ticket=ticket, kind="tags", actor=actor, added=sorted(added), removed=sorted(removed))
         Ticket.objects.filter(pk=ticket.pk).update(version=F("version") + 1)
+        if actor is not None:  # an agent's edit, single or bulk: "updated" triggers see it
+            jobs.enqueue(ticket, "updated", fields=["tags"], by=actor.pk)
     return sorted(t.name for t in wanted.values())
 
 

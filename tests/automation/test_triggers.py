@@ -90,6 +90,23 @@ def test_each_event_fires_its_own_triggers(tenant_a, admin, agent):
         assert Trigger.objects.get(name="on updated").hits == 2
 
 
+def test_tag_edits_single_and_bulk_fire_updated_triggers(tenant_a, admin, agent):
+    with tenant_context(tenant_a):
+        trigger(admin, "tagged", "updated", [{"action": "set_priority", "value": "high"}],
+                conditions=[{"field": "tags", "op": "has_any", "value": ["vip"]}])  # fmt: skip
+        one = new_ticket(tenant=tenant_a)
+        two = new_ticket(requester=one.requester, subject="Broken")
+        run_pending()
+        services.ticket_set_tags(ticket=one, names=["vip"], actor=agent)
+        services.tickets_bulk_update(tickets=[two], actor=agent, tags=["vip"])
+        run_pending()
+        one.refresh_from_db()
+        two.refresh_from_db()
+        assert (one.priority, two.priority) == ("high", "high")
+        services.ticket_set_tags(ticket=one, names=["vip"], actor=agent)  # no change: no job
+        assert not AutomationJob.objects.filter(done_at__isnull=True).exists()
+
+
 def test_conditions_decide_and_the_timeline_says_why(tenant_a, admin):
     with tenant_context(tenant_a):
         trigger(
