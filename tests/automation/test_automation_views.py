@@ -224,5 +224,15 @@ def test_builder_round_trips_every_kind_of_row(tenant_a, agent):
         assert posted.actions == actions
 
 
+def test_builder_refuses_an_action_its_kind_of_rule_does_not_take(tenant_a):
+    with tenant_context(tenant_a):
+        data = {"act-0-action": "webhook", "act-0-url": "https://hooks.example.com/a",
+                "act-1-action": "set_priority", "act-1-value": "high"}  # fmt: skip
+        posted = RuleBuilder(data, action_set="routing")
+        assert not posted.is_valid()  # not silently dropped and saved without it
+        assert "“webhook” is not available here" in posted.action_rows[0].error
+        assert posted.action_rows[1].error == ""
+
+
 def test_values_split_on_ascii_and_chinese_commas():
     assert split_values("退款，refund、返金; a\nb,,") == ["退款", "refund", "返金", "a", "b"]

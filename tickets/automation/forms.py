@@ -449,7 +449,11 @@ class RuleBuilder:
                 if spec
                 else None
             )
-            rows.append(self.action_row(index, name, value, number=len(rows) + 1))
+            row = self.action_row(index, name, value, number=len(rows) + 1)
+            if name and not row.action:  # posted, but not an action this kind of rule takes
+                row.error = _("Action %(number)d: “%(name)s” is not available here.") % {
+                    "number": row.number, "name": name[:50]}  # fmt: skip
+            rows.append(row)
         return rows
 
     def _edit(self) -> None:
@@ -502,7 +506,8 @@ class RuleBuilder:
                 number,
                 [{"action": row.action, "value": self._action_json(row)}],
             )
-        if any(r.error for r in conditions + actions) or self.errors:
+        refused = [r for r in self.action_rows if r.error and not r.action]
+        if any(r.error for r in conditions + actions + refused) or self.errors:
             return False
         try:
             self.conditions = rules.validate_conditions(
