@@ -223,8 +223,10 @@ def test_the_sweep_reads_across_tenants_and_works_inside_each(tenant_a, tenant_b
     breach(tenant_a, people)
     other = MembershipFactory(tenant=tenant_b, role=Membership.Role.MANAGER).user
     with tenant_context(tenant_b):
-        b_rule = AlertRule.objects.create(name="B", event="escalated", recipients=["assignee"],
-                                          ack_within_minutes=5, chain=[{"recipients": ["managers"]}])  # fmt: skip
+        b_rule = AlertRule.objects.create(
+            name="B", event="escalated", recipients=["assignee"], ack_within_minutes=5,
+            chain=[{"recipients": ["managers"]}],
+        )  # fmt: skip
     b_ticket = make_ticket(tenant_b, assignee=other)
     with tenant_context(tenant_b):
         Alert.objects.create(rule=b_rule, ticket=b_ticket, cause="escalation:1", level="warning",
