@@ -123,7 +123,7 @@ class PolicyForm(forms.Form):
     )
     calendar = forms.ModelChoiceField(
         label=_("Business calendar"),
-        queryset=BusinessCalendar.objects.none(),
+        queryset=None,  # the tenant's, set per form (the manager needs a tenant)
         required=False,
         help_text=_("Its opening hours, holidays and make-up working days count."),
     )
@@ -409,10 +409,10 @@ def parse_hours_text(text: str) -> list[list[str]]:
         message = str(error)
         if "overlap" in message:
             raise forms.ValidationError(_("These times overlap.")) from None
-        if "24:00" in message:
-            raise forms.ValidationError(_("A time range cannot start at 24:00.")) from None
         if "whole day" in message:
             raise forms.ValidationError(_("Write 00:00-24:00 for a whole day.")) from None
+        if "24:00" in message:
+            raise forms.ValidationError(_("A time range cannot start at 24:00.")) from None
         raise forms.ValidationError(message) from None
     return intervals
 
