@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime, tzinfo
 
-from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -22,6 +21,8 @@ from django.utils.formats import get_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+
+from sla.display import ClockView, chip_html
 
 from .models import Team, Ticket
 
@@ -62,10 +63,13 @@ def inbox_rows(
     teams: dict[int, str] | None = None,
     now: datetime | None = None,
     labels: _Labels | None = None,
+    clocks: dict[int, ClockView] | None = None,
 ) -> list[dict]:
     """One dict per ticket for the inbox table: the values `row_html` writes. Assignee and
     team names come from `agents` / `teams` (id -> name) when given, else from the joined
-    rows."""
+    rows; SLA chips from `clocks` (ticket id -> its most urgent open clock, one query for the
+    page: sla.display.clocks_for_tickets)."""
+    clocks = clocks or {}
     labels = labels or _Labels()
     detail = reverse("tickets:detail", kwargs={"number": 0}).removesuffix("0/")
     today = timezone.localtime(now or timezone.now(), tz).date()
@@ -109,8 +113,8 @@ def inbox_rows(
                     else t.team.name
                 ),
                 "tier_label": labels.tier.get(t.tier, ""),
-                "ticket": t,  # for slots other issues fill (the SLA chip)
-                "sla_due_at": getattr(t, "sla_due_at", None),
+                "ticket": t,  # for slots other issues fill
+                "sla": clocks.get(t.pk),  # the SLA countdown chip's clock, or None
                 "activity_iso": t.last_activity_at.astimezone(UTC).isoformat(),
                 "activity_title": dateformat.format(activity, long_format),
                 "activity_label": (
@@ -168,11 +172,7 @@ def rows_html(rows: list[dict], *, labels: _Labels | None = None) -> SafeString:
             ),
             assignee=row["assignee"] or unassigned,
             team=f"{row['team']} · " if row["team"] else "",
-            sla=(
-                render_to_string("tickets/partials/sla_chip.html", {"ticket": row["ticket"]})
-                if row["sla_due_at"]
-                else ""
-            ),
+            sla=chip_html(row["sla"]) if row["sla"] else "",
         )
         out.append(ROW_HTML.format_map({k: _escaped(v) for k, v in fields.items()}))
     return mark_safe("".join(out))  # noqa: S308 - every value was escaped by _escaped

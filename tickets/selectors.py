@@ -8,20 +8,22 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import TrigramSimilarity
 from django.core.cache import cache
-from django.db.models import Exists, Func, IntegerField, OuterRef, Q, QuerySet
+from django.db.models import Exists, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from helpdesk.accounts.models import User
+from helpdesk.lib import clock
 from helpdesk.tenancy.context import require_current_tenant
+from sla import display as sla_display
 
 from . import search
 from .models import (
@@ -65,7 +67,10 @@ SORTS = {
     "newest": ("-created_at", "-id"),
     "created": ("created_at", "id"),
 }
-BUILT_IN_VIEWS = ("mine", "unassigned", "team", "open", "pending", "solved", "all")
+BUILT_IN_VIEWS = ("mine", "unassigned", "team", "open", "at_risk", "pending", "solved", "all")
+# Open tickets with a running SLA clock past 75 % of its target (amber or red), soonest due
+# first: its own order and keyset (`_at_risk_page`); `sort` does not apply.
+AT_RISK = "at_risk"
 
 
 @dataclass
@@ -153,6 +158,8 @@ def _view_q(view: str, user: User) -> Q:
     if view == "team":
         teams = user.team_memberships.values("team_id")
         return Q(team__in=teams, status__in=open_statuses)
+    if view == AT_RISK:
+        return Q(status__in=open_statuses, pk__in=sla_display.at_risk_ticket_ids(now=clock.now()))
     if view == "pending":
         return Q(status=Ticket.Status.PENDING)
     if view == "solved":
@@ -258,6 +265,10 @@ def inbox_page(
     """One page of the inbox, newest activity first (or per `filters.sort`), by keyset: the
     cost of page 1,000 is the cost of page 1. `related` are joined in; the inbox page asks for
     the requester only and names assignees and teams from the lists it loads anyway."""
+    if filters.view == AT_RISK:
+        return _at_risk_page(
+            user=user, filters=filters, cursor=cursor, limit=limit, related=related
+        )
     order = SORTS[filters.sort]
     key = order[0].lstrip("-")
     descending = order[0].startswith("-")
@@ -274,17 +285,54 @@ def inbox_page(
     # one step, two row-secured tables are misestimated by the planner and it sorts every
     # match instead (bench/README.md).
     page_ids = qs.order_by(*order).values("pk")[: limit + 1]
+    rows = list(_list_rows(page_ids, user=user, related=related).order_by(*order))
+    next_cursor = _encode_cursor(rows[limit - 1], filters.sort) if len(rows) > limit else None
+    return InboxPage(tickets=rows[:limit], next_cursor=next_cursor, filters=filters, cursor=cursor)
+
+
+def _list_rows(page_ids: QuerySet, *, user: User, related: tuple[str, ...]) -> QuerySet[Ticket]:
+    """The tickets of a page (ids as a subquery) with what the list shows."""
     reads = TicketRead.objects.filter(ticket=OuterRef("pk"), user=user, read_at__gte=OuterRef(
         "last_activity_at"))  # fmt: skip
     tags = TicketTag.objects.filter(ticket=OuterRef("pk")).order_by("tag__name")
-    rows = list(
+    return (
         Ticket.objects.filter(pk__in=page_ids)
         .select_related(*related)
         .annotate(is_read=Exists(reads), tag_names=ArraySubquery(tags.values("tag__name")))
         .defer("search_title", "search_body", "search_vector", "custom_fields")
-        .order_by(*order)
     )
-    next_cursor = _encode_cursor(rows[limit - 1], filters.sort) if len(rows) > limit else None
+
+
+def _at_risk_page(
+    *, user: User, filters: InboxFilters, cursor: str | None, limit: int, related: tuple[str, ...]
+) -> InboxPage:
+    """The "At risk" view: driven from the clocks, read in due order by the partial index
+    slatimer_running_due (one clock per ticket, its earliest at risk), restricted to the open
+    tickets the other filters allow; keyset on (due_at, timer id). Still one query: the page's
+    clocks as a subquery, each row then carrying its clock's due time and id for the order
+    and the cursor."""
+    now = clock.now()
+    allowed = ticket_filter(replace(filters, view="open"), user=user)
+    timers = sla_display.at_risk_timers(now=now).filter(ticket_id__in=allowed.values("pk"))
+    position = decode_cursor(cursor) if cursor else None
+    if position:
+        due, timer_id = position
+        timers = timers.filter(Q(due_at__gt=due) | Q(due_at=due, pk__gt=timer_id))
+    page = timers.values("ticket_id")[: limit + 1]
+    first = sla_display.at_risk_timers(now=now).filter(ticket_id=OuterRef("pk"))
+    rows = list(
+        _list_rows(page, user=user, related=related)
+        .annotate(
+            risk_due=Subquery(first.values("due_at")[:1]),
+            risk_timer=Subquery(first.values("pk")[:1]),
+        )
+        .order_by("risk_due", "risk_timer")
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        raw = json.dumps([last.risk_due.isoformat(), last.risk_timer])
+        next_cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
     return InboxPage(tickets=rows[:limit], next_cursor=next_cursor, filters=filters, cursor=cursor)
 
 

@@ -30,7 +30,9 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 from helpdesk.accounts.decorators import MANAGERS, staff_required
 from helpdesk.accounts.models import User
 from helpdesk.accounts.selectors import member_list
+from helpdesk.lib import clock
 from helpdesk.lib.widgets import FastSelect
+from sla import display as sla_display
 from tickets import presenters, selectors, services
 from tickets.models import SavedView, Team, Ticket
 
@@ -40,6 +42,7 @@ VIEW_LABELS = {
     "unassigned": gettext_lazy("Unassigned"),
     "team": gettext_lazy("My team"),
     "open": gettext_lazy("All open"),
+    "at_risk": gettext_lazy("At risk"),
     "pending": gettext_lazy("Pending on customer"),
     "solved": gettext_lazy("Solved recently"),
     "all": gettext_lazy("All tickets"),
@@ -107,6 +110,9 @@ class FilterForm(forms.Form):
         self.fields["language"].choices = _choices(_("Any language"), settings.LANGUAGES)
         self.fields["team"].choices = _choices(_("Any team"), [(t.pk, t.name) for t in teams])
         self.fields["sort"].choices = list(SORT_LABELS.items())
+        if filters.view == selectors.AT_RISK:  # listed by SLA due time, whatever `sort` says
+            self.fields["sort"].choices = [("", _("SLA due, soonest first"))]
+            self.fields["sort"].widget.attrs["disabled"] = True
         self.fields["assignee"].choices = _choices(
             _("Anyone"),
             [("me", _("Me")), ("none", _("Unassigned"))]
@@ -210,7 +216,8 @@ def _view_tabs(
     counts = selectors.view_counts(user=request.user, fresh=fresh)
     tabs = [
         {"label": VIEW_LABELS.get(key, key), "count": counts.get(key),
-         "current": filters.view == key, "url": _inbox_url({"view": key} if key != "open" else {})}
+         "current": filters.view == key, "url": _inbox_url({"view": key} if key != "open" else {}),
+         "risk": key == selectors.AT_RISK}
         for key in selectors.BUILT_IN_VIEWS
     ]  # fmt: skip
     tabs += [
@@ -236,11 +243,14 @@ def _list_context(
     )
     names = {a.pk: a.get_full_name() for a in agents}
     names |= selectors.user_names({t.assignee_id for t in page.tickets} - names.keys() - {None})
+    now = clock.now()  # the SLA clock's (tests travel in time)
     rows = presenters.inbox_rows(
         page.tickets,
         tz=ZoneInfo(request.tenant.timezone),
         agents=names,
         teams={t.pk: t.name for t in teams},
+        now=now,
+        clocks=sla_display.clocks_for_tickets([t.pk for t in page.tickets], now=now),
     )
     params = filters.as_query()
     view_only = {"view": params["view"]} if "view" in params else {}

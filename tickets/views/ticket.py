@@ -49,6 +49,7 @@ from helpdesk.accounts.decorators import staff_required
 from helpdesk.accounts.models import User
 from helpdesk.accounts.selectors import member_list
 from helpdesk.tenancy.models import Membership
+from sla import display as sla_display
 from tickets import delivery, presence, services
 from tickets.attachments import AttachmentError
 from tickets.canned import canned_render
@@ -145,6 +146,7 @@ def _ticket_queryset(user: User) -> QuerySet[Ticket]:
                     id="id", key="key", label="label", kind="kind", choices="choices",
                 ))
             ),
+            **sla_display.ticket_annotations(),  # the SLA chip and panel, no query of their own
         )
     )  # fmt: skip
 
@@ -808,6 +810,8 @@ def event_text(event: TicketEvent, people: dict[int, User], teams: dict[int, Tea
         from sla.escalation import timeline_text as escalation_text
 
         return escalation_text(event, who, teams)
+    if kind.startswith("sla_"):  # SLA clocks: started, met, paused, warning, breached …
+        return sla_display.timeline_text(event)
     if kind.startswith(("trigger_", "macro_", "dispatch_")):  # triggers, macros, their outbox
         from tickets.automation.triggers import timeline_text
 
