@@ -23,24 +23,39 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import queue
 import random
 import statistics
-import subprocess
 import sys
-import threading
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+# The database, COPY and Django set-up shared by the benches (bench/_db.py); re-exported here
+# for bench/ingest.py and bench/routing.py, which use them as `inbox.<name>`.
+from _db import (  # noqa: E402
+    Phases,
+    Target,
+    check_columns,
+    connect,
+    copy_parallel,
+    copy_rows,
+    cpu_check,
+    database_comment,
+    drop_database,
+    esc,
+    migrate,
+    recreate_database,
+    restore_constraints,
+    restore_indexes,
+    setup_django,
+    strip_tables,
+    ts,
+)
 
 # The tables COPY fills in bulk: their secondary indexes and foreign keys (and every foreign key
 # pointing at them) are dropped before the load and re-created after it.
@@ -50,205 +65,7 @@ DAY = 86_400
 SEARCH_WORDS = {"zh": "退款", "en": "refund"}
 
 
-# --- Settings and connections ---------------------------------------------------------------
-
-
-def _env_file() -> dict[str, str]:
-    values = {}
-    path = ROOT / ".env"
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if "=" in line and not line.lstrip().startswith("#"):
-                key, value = line.split("=", 1)
-                values[key.strip()] = value.strip().strip("'\"")
-    return {**values, **{k: v for k, v in os.environ.items() if k in values}}
-
-
-def _with_db(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-@dataclass
-class Target:
-    owner_url: str  # the owning role, on the bench database
-    runtime_url: str  # the runtime role (row-level security applies), on the bench database
-    admin_url: str  # the owning role, on the maintenance database (to create / drop)
-    name: str
-
-    @classmethod
-    def from_env(cls, name: str) -> Target:
-        env = _env_file()
-        runtime = env.get("DATABASE_URL") or os.environ.get("DATABASE_URL")
-        owner = env.get("DATABASE_OWNER_URL") or runtime
-        if not runtime:
-            sys.exit("DATABASE_URL is not set (run `make services` or write .env first).")
-        dev_name = urlsplit(runtime).path.lstrip("/")
-        if name == dev_name or "bench" not in name:
-            sys.exit(f"Refusing to use {name!r}: the bench database must be its own ('*bench*').")
-        return cls(
-            owner_url=_with_db(owner, name),
-            runtime_url=_with_db(runtime, name),
-            admin_url=_with_db(owner, "postgres"),
-            name=name,
-        )
-
-
-def connect(url: str, **kwargs):
-    import psycopg
-
-    return psycopg.connect(url, **kwargs)
-
-
-class Phases:
-    """Wall-clock time of each seeding phase."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, float]] = []
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        print(f"  {name} …", flush=True)
-        yield
-        self.rows.append((name, time.perf_counter() - started))
-        print(f"  {name}: {self.rows[-1][1]:.1f} s", flush=True)
-
-    def table(self) -> str:
-        lines = ["| seeding phase | seconds |", "|---|---:|"]
-        lines += [f"| {name} | {seconds:.1f} |" for name, seconds in self.rows]
-        lines.append(f"| **total** | **{sum(s for _, s in self.rows):.1f}** |")
-        return "\n".join(lines)
-
-
-# --- The database ---------------------------------------------------------------------------
-
-
-def database_comment(target: Target) -> str | None:
-    with connect(target.admin_url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-            [target.name],
-        ).fetchone()
-    return None if row is None else (row[0] or "")
-
-
-def recreate_database(target: Target) -> None:
-    with connect(target.admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{target.name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{target.name}"')
-
-
-def drop_database(target: Target) -> None:
-    with connect(target.admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{target.name}" WITH (FORCE)')
-
-
-def migrate(target: Target) -> None:
-    env = {**os.environ, "DATABASE_URL": target.runtime_url,
-           "DATABASE_OWNER_URL": target.owner_url}  # fmt: skip
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-
-
-@dataclass
-class Schema:
-    """What the bulk load takes away from the big tables and puts back afterwards."""
-
-    foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)  # table, name, def
-    uniques: list[tuple[str, str, str]] = field(default_factory=list)
-    indexes: list[tuple[str, str, str]] = field(default_factory=list)  # table, name, CREATE …
-
-
-def strip_big_tables(conn) -> Schema:
-    schema = Schema()
-    big = list(BIG_TABLES)
-    rows = conn.execute(
-        "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid) "
-        "FROM pg_constraint WHERE contype IN ('f', 'u') AND ("
-        "conrelid::regclass::text = ANY(%s) OR confrelid::regclass::text = ANY(%s))",
-        [big, big],
-    ).fetchall()
-    for table, name, kind, definition in rows:
-        (schema.foreign_keys if kind == "f" else schema.uniques).append((table, name, definition))
-    for table, name, _definition in schema.foreign_keys + schema.uniques:
-        conn.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{name}"')
-    rows = conn.execute(
-        "SELECT t.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
-        "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
-        "WHERE t.relname = ANY(%s) AND NOT x.indisprimary",
-        [big],
-    ).fetchall()
-    schema.indexes = [(table, name, definition) for table, name, definition in rows]
-    for _table, name, _definition in schema.indexes:
-        conn.execute(f'DROP INDEX "{name}"')
-    conn.commit()
-    return schema
-
-
-def _run_parallel(url: str, statements: list[str], workers: int = 2) -> None:
-    """Index builds on two connections at once (GIN builds are single-threaded)."""
-    work: queue.Queue[str] = queue.Queue()
-    for statement in statements:
-        work.put(statement)
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        with connect(url, autocommit=True) as conn:
-            conn.execute("SET maintenance_work_mem = '2GB'")
-            conn.execute("SET max_parallel_maintenance_workers = 0")
-            while True:
-                try:
-                    statement = work.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    conn.execute(statement)
-                except BaseException as error:  # noqa: BLE001 - reported below
-                    errors.append(error)
-                    return
-
-    threads = [threading.Thread(target=worker) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-
-
-def restore_indexes(url: str, schema: Schema) -> None:
-    # Slowest first, so the two connections finish together.
-    def cost(item: tuple[str, str, str]) -> int:
-        table, _name, definition = item
-        weight = {"tickets_message": 3, "tickets_ticket": 2}.get(table, 1)
-        return -(weight * (10 if " gin " in definition.lower() else 1))
-
-    _run_parallel(url, [definition for *_, definition in sorted(schema.indexes, key=cost)])
-
-
-def restore_constraints(url: str, schema: Schema) -> None:
-    with connect(url, autocommit=True) as conn:
-        conn.execute("SET maintenance_work_mem = '2GB'")
-        for table, name, definition in schema.uniques + schema.foreign_keys:
-            conn.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
-
-
 # --- Generated rows -------------------------------------------------------------------------
-
-
-def esc(value: str) -> str:
-    """A value for COPY's text format."""
-    return (
-        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    )
-
-
-def ts(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(sep=" ")
 
 
 @dataclass
@@ -402,90 +219,9 @@ def plan_tenants(sizes: list[int]) -> list[TenantPlan]:
     return plans
 
 
-def copy_rows(conn, table: str, columns: Iterable[str], lines: Iterable[str]) -> int:
-    """Stream generated lines into COPY in ~1 MB chunks; the table was truncated in this
-    transaction, so FREEZE writes the rows already frozen (no later vacuum needed)."""
-    names = ", ".join(f'"{c}"' for c in columns)
-    count = 0
-    with (
-        conn.cursor() as cursor,
-        cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FREEZE)") as copy,
-    ):
-        chunk: list[str] = []
-        size = 0
-        for line in lines:
-            chunk.append(line)
-            size += len(line)
-            count += 1
-            if size > 1_000_000:
-                copy.write("".join(chunk))
-                chunk, size = [], 0
-        if chunk:
-            copy.write("".join(chunk))
-    return count
-
-
-class CopyWriter(threading.Thread):
-    """One COPY ... FREEZE on its own connection, fed chunks through a small queue: the
-    tickets (whose generated tsvector makes Postgres the bottleneck), their messages and
-    tags load at the same time on separate backends while Python generates the rows once."""
-
-    def __init__(self, url: str, table: str) -> None:
-        super().__init__(daemon=True)
-        self.url, self.table = url, table
-        self.chunks: queue.Queue[str | None] = queue.Queue(maxsize=8)
-        self.error: BaseException | None = None
-        self.rows = 0
-
-    def run(self) -> None:
-        try:
-            with connect(self.url) as conn:
-                conn.execute("SET synchronous_commit = off")
-                conn.execute(f"TRUNCATE {self.table}")  # in this transaction, for FREEZE
-                copy_rows(conn, self.table, COLUMNS[self.table], iter(self.chunks.get, None))
-                conn.commit()
-        except BaseException as error:  # noqa: BLE001 - re-raised by the feeding thread
-            self.error = error
-
-    def put(self, chunk: str | None) -> None:
-        while True:
-            if self.error is not None:
-                raise self.error
-            try:
-                self.chunks.put(chunk, timeout=1)
-                return
-            except queue.Full:
-                continue
-
-
 def copy_tickets(url: str, tickets: Iterable[tuple[str, str, str]]) -> dict[str, int]:
     tables = ("tickets_ticket", "tickets_message", "tickets_tickettag")
-    writers = [CopyWriter(url, table) for table in tables]
-    for writer in writers:
-        writer.start()
-    buffers: list[list[str]] = [[], [], []]
-    sizes = [0, 0, 0]
-    counts = dict.fromkeys(tables, 0)
-    for row in tickets:
-        for i, lines in enumerate(row):
-            if lines:
-                buffers[i].append(lines)
-                sizes[i] += len(lines)
-                if sizes[i] > 1_000_000:
-                    writers[i].put("".join(buffers[i]))
-                    buffers[i], sizes[i] = [], 0
-        counts["tickets_ticket"] += 1
-        counts["tickets_message"] += 2
-        counts["tickets_tickettag"] += bool(row[2])
-    for i, writer in enumerate(writers):
-        if buffers[i]:
-            writer.put("".join(buffers[i]))
-        writer.put(None)
-    for writer in writers:
-        writer.join()
-        if writer.error is not None:
-            raise writer.error
-    return counts
+    return copy_parallel(url, {table: COLUMNS[table] for table in tables}, tickets)
 
 
 class Loader:
@@ -524,7 +260,7 @@ class Loader:
     def teams(self) -> Iterator[str]:
         for p in self.plans:
             for tier, name in enumerate(("Tier 1 Support", "Tier 2 Technical", "Tier 3 Eng"), 1):
-                yield f"{p.first_team + tier - 1}\t{name}\t{tier}\t[]\t\t{p.id}\n"
+                yield f"{p.first_team + tier - 1}\t{name}\t{tier}\t[]\t\t{p.id}\tmanual\n"
 
     def team_members(self) -> Iterator[str]:
         for p in self.plans:
@@ -586,7 +322,7 @@ class Loader:
                     str(team_offset + 1), "{}", text.snippet, opened_at, last_at, last_at,
                     responded, solved, "1", title, text.search_body,
                     str(assignee) if assignee else "\\N", "\\N", "\\N", str(requester),
-                    str(p.first_team + team_offset), str(p.id),
+                    str(p.first_team + team_offset), str(p.id), "", "{}", "[]", "f",
                 )) + "\n"  # fmt: skip
                 # The customer's message, then an agent's reply (sent) or internal note.
                 note = rng.random() < 0.2
@@ -619,7 +355,8 @@ COLUMNS = {
                       "language", "is_active", "is_staff", "date_joined"),
     "tenancy_membership": ("id", "role", "is_active", "invitation_sent_at", "created_at",
                            "user_id", "tenant_id"),
-    "tickets_team": ("id", "name", "tier", "skills", "description", "tenant_id"),
+    "tickets_team": ("id", "name", "tier", "skills", "description", "tenant_id",
+                     "assignment"),
     "tickets_teammember": ("id", "skills", "team_id", "tenant_id", "user_id"),
     "tickets_tag": ("id", "name", "tenant_id"),
     "tickets_contact": ("id", "name", "email", "phone", "language", "created_at", "tenant_id",
@@ -628,7 +365,8 @@ COLUMNS = {
                        "channel", "language", "tier", "custom_fields", "snippet", "created_at",
                        "updated_at", "last_activity_at", "first_response_at", "solved_at",
                        "version", "search_title", "search_body", "assignee_id", "merged_into_id",
-                       "organization_id", "requester_id", "team_id", "tenant_id"),
+                       "organization_id", "requester_id", "team_id", "tenant_id", "topic",
+                       "classification", "required_skills", "awaiting_assignment"),
     "tickets_message": ("id", "kind", "direction", "channel", "body_text", "body_html",
                         "external_id", "in_reply_to", "references", "delivery_status",
                         "delivery_error", "delivery_attempts", "created_at", "author_contact_id",
@@ -637,20 +375,6 @@ COLUMNS = {
     "tickets_tickettag": ("id", "tag_id", "tenant_id", "ticket_id"),
     "tickets_ticketcounter": ("id", "last_number", "tenant_id"),
 }  # fmt: skip
-
-
-def check_columns(conn) -> None:
-    """Fail loudly, before loading, if a model gained a required column this script omits."""
-    for table, columns in COLUMNS.items():
-        rows = conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
-            "AND is_nullable = 'NO' AND column_default IS NULL AND is_generated = 'NEVER' "
-            "AND identity_generation IS NULL",
-            [table],
-        ).fetchall()
-        missing = {r[0] for r in rows} - set(columns) - {"id"}
-        if missing:
-            sys.exit(f"{table} has required columns bench/inbox.py does not fill: {missing}")
 
 
 def seed(target: Target, args: argparse.Namespace, phases: Phases) -> list[TenantPlan]:
@@ -662,9 +386,9 @@ def seed(target: Target, args: argparse.Namespace, phases: Phases) -> list[Tenan
     with phases("segment a pool of 500 texts (jieba)"):
         loader = Loader(plans)
     conn = connect(target.owner_url)
-    check_columns(conn)
+    check_columns(conn, COLUMNS, "bench/inbox.py")
     with phases("drop secondary indexes and foreign keys of the big tables"):
-        schema = strip_big_tables(conn)
+        schema = strip_tables(conn, BIG_TABLES)
     conn.execute("SET synchronous_commit = off")
     tables = list(COLUMNS)
     conn.execute("TRUNCATE " + ", ".join(tables) + " CASCADE")
@@ -711,18 +435,6 @@ def seed(target: Target, args: argparse.Namespace, phases: Phases) -> list[Tenan
 
 
 # --- Measuring ------------------------------------------------------------------------------
-
-
-def setup_django(target: Target, debug: bool) -> None:
-    # Static files are served by WhiteNoise from STATIC_ROOT in production; no collectstatic here.
-    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
-    os.environ["DATABASE_URL"] = target.runtime_url
-    os.environ["DATABASE_OWNER_URL"] = target.owner_url
-    os.environ["DJANGO_DEBUG"] = "true" if debug else "false"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
-    import django
-
-    django.setup()
 
 
 @dataclass
@@ -833,19 +545,6 @@ def time_page(call: Callable[[int], int], numbers: list[int], requests: int):
         call(number)
         timings.append((time.perf_counter() - started) * 1000)
     return timings, status, sorted(queries, reverse=True)
-
-
-def cpu_check() -> float:
-    """ms for a fixed pure-Python loop: how fast this machine is right now (shared cloud
-    cores vary by half from minute to minute; read the figures next to it)."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        total = 0
-        for i in range(1_000_000):
-            total += i * i
-        best = min(best, (time.perf_counter() - started) * 1000)
-    return best
 
 
 def measure(plans: list[TenantPlan], args: argparse.Namespace) -> list[Result]:
