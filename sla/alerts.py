@@ -374,3 +374,69 @@ def timeline_text(event: TicketEvent, who: str) -> str:
             % values
         )
     return _("Alert “%(name)s” (%(level)s) sent to %(people)s") % values
+
+
+# --- Settings ------------------------------------------------------------------------------------
+
+
+def rule_save(*, actor: User, rule: AlertRule | None, **fields) -> AlertRule:
+    from .escalation import _save
+
+    if fields.get("event") == AlertRule.Event.ESCALATED:
+        fields["clock_kinds"] = fields.get("clock_kinds") or []
+    if "webhook" not in (fields.get("via") or []):
+        fields["webhook_url"] = ""
+    if not fields.get("ack_within_minutes"):
+        fields["chain"] = []
+    return _save(AlertRule, rule, actor=actor, fields=fields, action="alert_rule")
+
+
+def rule_set_active(*, rule: AlertRule, actor: User, active: bool) -> None:
+    from .escalation import _set_active
+
+    _set_active(rule, actor=actor, active=active, action="alert_rule")
+
+
+def rule_move(*, rule: AlertRule, actor: User, direction: str) -> bool:
+    from .escalation import _move
+
+    return _move(rule, actor=actor, direction=direction, action="alert_rule")
+
+
+def rule_delete(*, rule: AlertRule, actor: User) -> None:
+    from .escalation import _delete
+
+    _delete(rule, actor=actor, action="alert_rule")
+
+
+def who_text(codes: list[str], users: list[int], people: dict) -> str:
+    labels = recipient_labels()
+    names = [labels[c] for c in codes if c in labels]
+    for user_id in users or []:
+        user = people.get(user_id)
+        names.append((user.get_full_name() or user.email) if user else _("a former member"))
+    return ", ".join(names) or "—"
+
+
+def rule_when_text(rule: AlertRule) -> str:
+    from .models import SLATimer
+
+    text = str(AlertRule.Event(rule.event).label) if rule.event in AlertRule.Event.values else ""
+    kinds = [str(SLATimer.Kind(k).label) for k in rule.clock_kinds if k in SLATimer.Kind.values]
+    return f"{text} ({', '.join(kinds)})" if kinds else text
+
+
+def rule_chain_text(rule: AlertRule, people: dict) -> str:
+    if not rule.ack_within_minutes or not rule.chain:
+        return ""
+    steps = [who_text(s.get("recipients") or [], s.get("users") or [], people) for s in rule.chain]
+    return ngettext(
+        "Not acknowledged in %(n)d minute: %(steps)s",
+        "Not acknowledged in %(n)d minutes: %(steps)s",
+        rule.ack_within_minutes,
+    ) % {"n": rule.ack_within_minutes, "steps": " → ".join(steps)}
+
+
+def via_text(via: list[str]) -> str:
+    labels = {"in_app": _("in the app"), "email": _("email"), "webhook": _("webhook")}
+    return ", ".join(labels.get(v, v) for v in via or ["in_app"])

@@ -279,6 +279,10 @@ def escalate_manually(*, ticket: Ticket, actor: User, note: str, token: str = ""
     A repeated `token` (a double click, a refresh) does nothing twice."""
     import secrets
 
+    cause = f"manual:{token or secrets.token_urlsafe(12)}"
+    done = Escalation.objects.filter(ticket=ticket, cause=cause).first()
+    if done is not None:  # the same form sent twice
+        return done
     note = " ".join(note.split())
     if not note:
         raise EscalationError(_("Say why the ticket needs escalating."))
@@ -289,7 +293,6 @@ def escalate_manually(*, ticket: Ticket, actor: User, note: str, token: str = ""
         team = team_for(ticket) if (ticket.tier or 1) < 3 else None
         if team is None or team.pk == ticket.team_id:
             raise EscalationError(_("There is no team in a higher tier to escalate to."))
-    cause = f"manual:{token or secrets.token_urlsafe(12)}"
     made = _escalate(policy, ticket, cause=cause, why={"event": "manual"}, actor=actor, note=note)
     if made is None:
         made = Escalation.objects.filter(ticket=ticket, cause=cause).first()
@@ -354,3 +357,129 @@ def timeline_text(event: TicketEvent, who: str, teams: dict) -> str:
         label = dict(Ticket.Priority.choices).get(data["priority"], data["priority"])
         text += "; " + _("priority raised to %(priority)s") % {"priority": label}
     return text
+
+
+# --- Settings: writes, audited (Settings › Escalation policies / Alert rules) -------------------
+
+
+class SettingsError(Exception):
+    """A setting that breaks a rule; the message is shown as is."""
+
+
+def _save(model: type, obj: Any, *, actor: User, fields: dict, action: str) -> Any:
+    from django.db import transaction
+    from django.db.models import Max
+
+    from helpdesk.tenancy.services import audit
+
+    name = fields["name"].strip()
+    clash = model.objects.filter(name__iexact=name).exclude(pk=getattr(obj, "pk", None))
+    if clash.exists():
+        raise SettingsError(_("There is one called “%(name)s” already.") % {"name": name})
+    with transaction.atomic():
+        created = obj is None
+        if created:
+            top = model.objects.aggregate(top=Max("position"))["top"] or 0
+            obj = model(position=top + 1)
+        changed = [f for f, v in fields.items() if getattr(obj, f, None) != v]
+        for field, value in {**fields, "name": name}.items():
+            setattr(obj, field, value)
+        obj.save()
+        audit(actor=actor, action=f"{action}.{'create' if created else 'update'}",
+              summary=obj.name, id=obj.pk, fields=sorted(changed))  # fmt: skip
+    return obj
+
+
+def _set_active(obj: Any, *, actor: User, active: bool, action: str) -> None:
+    from helpdesk.tenancy.services import audit
+
+    type(obj).objects.filter(pk=obj.pk).update(is_active=active, updated_at=timezone.now())
+    obj.is_active = active
+    audit(actor=actor, action=f"{action}.{'activate' if active else 'deactivate'}",
+          summary=obj.name, id=obj.pk)  # fmt: skip
+
+
+def _move(obj: Any, *, actor: User, direction: str, action: str) -> bool:
+    from django.db import transaction
+
+    from helpdesk.lib.ordering import move_one
+    from helpdesk.tenancy.services import audit
+
+    with transaction.atomic():
+        moved = move_one(type(obj), obj.pk, direction)
+        if moved:
+            audit(actor=actor, action=f"{action}.move", summary=obj.name, id=obj.pk,
+                  direction=direction)  # fmt: skip
+    return moved
+
+
+def _delete(obj: Any, *, actor: User, action: str) -> None:
+    from helpdesk.tenancy.services import audit
+
+    audit(actor=actor, action=f"{action}.delete", summary=obj.name, id=obj.pk)
+    obj.delete()
+
+
+def policy_save(*, actor: User, policy: EscalationPolicy | None, **fields: Any) -> EscalationPolicy:
+    team_id = fields.pop("to_team", None)
+    fields["to_team"] = Team.objects.filter(pk=team_id).first() if team_id else None
+    if fields.get("target") != EscalationPolicy.Target.TEAM:
+        fields["to_team"] = None
+    if fields.get("when") != When.CUSTOMER_REPLIES:
+        fields["reply_count"] = None
+    if fields.get("when") not in {When.SLA_WARNING, When.SLA_BREACHED}:
+        fields["clock_kinds"] = []
+    return _save(EscalationPolicy, policy, actor=actor, fields=fields, action="escalation_policy")
+
+
+def policy_set_active(*, policy: EscalationPolicy, actor: User, active: bool) -> None:
+    _set_active(policy, actor=actor, active=active, action="escalation_policy")
+
+
+def policy_move(*, policy: EscalationPolicy, actor: User, direction: str) -> bool:
+    return _move(policy, actor=actor, direction=direction, action="escalation_policy")
+
+
+def policy_delete(*, policy: EscalationPolicy, actor: User) -> None:
+    _delete(policy, actor=actor, action="escalation_policy")
+
+
+# --- Settings: in words --------------------------------------------------------------------------
+
+
+def policy_when_text(policy: EscalationPolicy, teams: dict) -> str:
+    """ "SLA breached (First response) · priority Urgent · from Tier 1"."""
+    parts = [str(When(policy.when).label) if policy.when in When.values else policy.when]
+    if policy.when == When.CUSTOMER_REPLIES and policy.reply_count:
+        parts = [_ordinal(policy.reply_count)]
+    if policy.clock_kinds:
+        parts[0] += " (" + ", ".join(str(SLATimer.Kind(k).label) for k in policy.clock_kinds
+                                     if k in SLATimer.Kind.values) + ")"  # fmt: skip
+    priorities = dict(Ticket.Priority.choices)
+    if policy.priorities:
+        parts.append(_("priority %(list)s") % {
+            "list": ", ".join(str(priorities.get(p, p)) for p in policy.priorities)})  # fmt: skip
+    if policy.tiers:
+        parts.append(_("now in %(list)s") % {
+            "list": ", ".join(str(Team.Tier(int(t)).label) for t in policy.tiers)})  # fmt: skip
+    if policy.teams:
+        names = [teams[t].name if t in teams else _("a deleted team") for t in policy.teams]
+        parts.append(_("team %(list)s") % {"list": ", ".join(names)})
+    return " · ".join(parts)
+
+
+def policy_then_text(policy: EscalationPolicy) -> str:
+    if policy.target == EscalationPolicy.Target.TEAM:
+        where = (_("move to %(team)s") % {"team": policy.to_team.name} if policy.to_team
+                 else _("move to a deleted team (nothing moves)"))  # fmt: skip
+    else:
+        where = _("move to the next tier")
+    parts = [where]
+    if policy.reroute:
+        parts.append(_("re-route by the team's strategy"))
+    if policy.raise_priority == "up":
+        parts.append(_("raise the priority one step"))
+    elif policy.raise_priority:
+        label = dict(Ticket.Priority.choices).get(policy.raise_priority, policy.raise_priority)
+        parts.append(_("raise the priority to %(level)s") % {"level": label})
+    return "; ".join(parts)
