@@ -62,8 +62,9 @@ def test_policy_create_list_edit_and_audit(admin_client, tenant_a, teams):
     assert "Breach → Tier 2" in page and "First response" in page
     assert "move to the next tier" in page
     edit = reverse("settings:sla_escalation_edit", kwargs={"policy_id": policy.pk})
-    response = admin_client.post(edit, {"name": "Third reply", "when": "customer_replies",
-                                        "target": "team", "to_team": str(teams["two"].pk)})  # fmt: skip
+    post = {"name": "Third reply", "when": "customer_replies", "target": "team",
+            "to_team": str(teams["two"].pk)}  # fmt: skip
+    response = admin_client.post(edit, post)
     assert response.status_code == 422  # the number of replies is missing
     assert "after how many customer replies" in response.content.decode()
     response = admin_client.post(edit, {"name": "Third reply", "when": "customer_replies",
@@ -81,8 +82,8 @@ def test_policy_create_list_edit_and_audit(admin_client, tenant_a, teams):
 
 def test_policy_names_are_unique_case_blind(admin_client, tenant_a):
     make_policy(tenant_a)
-    response = admin_client.post(reverse("settings:sla_escalation_new"),
-                                 {"name": "breach → tier 2", "when": "complaint", "target": "next"})  # fmt: skip
+    post = {"name": "breach → tier 2", "when": "complaint", "target": "next"}
+    response = admin_client.post(reverse("settings:sla_escalation_new"), post)
     assert response.status_code == 422
     assert "already" in response.content.decode()
 
