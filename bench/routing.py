@@ -2,10 +2,13 @@
 
     .venv/bin/python bench/routing.py                    # 10,000 tickets, 50 rules, 2 processes
     .venv/bin/python bench/routing.py --tickets 2000 --per-task 1
+    .venv/bin/python bench/routing.py --tickets 2000 --profile   # in-process: SQL and Python
+                                                                 # cost per ticket, no worker
 
 1. Creates and migrates its own database (`helpdesk_bench_routing`, like bench/inbox.py).
 2. In one tenant, as the runtime role: 6 teams of 8 agents (3 round-robin, 3 least-loaded,
-   with capacities), 50 routing rules of the shapes admins write (Chinese and English keywords,
+   with capacities), the demo's SLA calendar and three policies (so every ticket gets its
+   clocks), 50 routing rules of the shapes admins write (Chinese and English keywords,
    regexes, customer tier, channel, tags; some stop, some combine, a catch-all last), 2,000
    contacts (10 % VIP), and the tickets with their first message and their pending automation
    job — written in bulk, because creating tickets is not what is measured here.
@@ -93,6 +96,9 @@ def seed(args, tenant) -> list[int]:
                 Membership.objects.create(user=user)
                 TeamMember.objects.create(team=team, user=user)
                 AgentProfile.objects.create(user=user, capacity=10_000)
+        from sla.demo import seed_sla
+
+        seed_sla(tenant)  # calendar + urgent / VIP / standard policies: clocks for every ticket
         for n, rule in enumerate(make_rules(teams, teams[3])):
             RoutingRule.objects.create(name=f"Rule {n + 1}", position=n, **rule)
         contacts = Contact.objects.bulk_create([
@@ -115,6 +121,45 @@ def seed(args, tenant) -> list[int]:
         return [j.pk for j in jobs]
 
 
+def profile(tenant, job_ids: list[int], per_task: int) -> None:
+    """The pipeline in this process, batch by batch as the worker runs it: statements and
+    milliseconds per ticket, and where the Python time goes."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from helpdesk.tenancy.context import tenant_context
+    from tickets.automation import jobs
+
+    warm, rest = job_ids[: per_task * 4], job_ids[per_task * 4 :]
+    with tenant_context(tenant):
+        for start in range(0, len(warm), per_task):  # caches, jieba, compiled rules
+            jobs.run_many(warm[start : start + per_task])
+        profiler = cProfile.Profile()
+        with CaptureQueriesContext(connection) as queries:
+            begun = time.perf_counter()
+            profiler.enable()
+            for start in range(0, len(rest), per_task):
+                jobs.run_many(rest[start : start + per_task])
+            profiler.disable()
+            elapsed = time.perf_counter() - begun
+    sql_ms = sum(float(q["time"]) for q in queries.captured_queries) * 1000
+    print(f"\n{len(rest):,} tickets in one process: {elapsed / len(rest) * 1000:.2f} ms and "
+          f"{len(queries) / len(rest):.2f} statements per ticket "
+          f"(SQL round trips {sql_ms / len(rest):.2f} ms per ticket)")  # fmt: skip
+    shapes: dict[str, int] = {}
+    for query in queries.captured_queries:
+        shape = query["sql"].split(" WHERE ")[0][:110]
+        shapes[shape] = shapes.get(shape, 0) + 1
+    print("\nstatements by shape (per 100 tickets):")
+    for shape, count in sorted(shapes.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"  {count * 100 / len(rest):7.1f}  {shape}")
+    print()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+
+
 def start_worker(target, concurrency: int, queue: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": target.runtime_url, "DATABASE_OWNER_URL": target.owner_url,
            "CELERY_TASK_DEFAULT_QUEUE": queue, "DJANGO_DEBUG": "false"}  # fmt: skip
@@ -135,6 +180,11 @@ def main() -> None:
     parser.add_argument("--per-task", type=int, default=25, help="job ids per task message")
     parser.add_argument("--db", default="helpdesk_bench_routing")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the jobs in this process under cProfile: SQL and time per ticket",
+    )
     args = parser.parse_args()
     target = common.Target.from_env(args.db)
     started = time.perf_counter()
@@ -161,6 +211,9 @@ def main() -> None:
     print(f"{len(job_ids):,} tickets with pending jobs, {rules} rules, 6 teams x 8 agents: "
           f"seeded in {time.perf_counter() - seeded:.1f} s")  # fmt: skip
     print(f"CPU check: {common.cpu_check():.0f} ms for a fixed Python loop (lower is faster)")
+    if args.profile:
+        profile(tenant, job_ids, args.per_task)
+        return
     connections.close_all()
     (ROOT / ".data").mkdir(exist_ok=True)
     worker = start_worker(target, args.workers, queue)
