@@ -67,10 +67,11 @@ SEEDERS: list[Callable[[Tenant, DemoTenant], None]] = []
 
 def _register_seeders() -> None:
     from sla.demo import seed_sla
+    from sla.demo_escalation import seed_escalation
     from tickets.automation.demo import seed_automation
     from tickets.demo import seed_tickets
 
-    SEEDERS.extend([seed_tickets, seed_sla, seed_automation])
+    SEEDERS.extend([seed_tickets, seed_sla, seed_automation, seed_escalation])
 
 
 def _user(email: str, full_name: str, language: str) -> User:
