@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django import forms
@@ -343,26 +344,26 @@ def country_name(code: str) -> str:
     return _registry_names().get(code, code)
 
 
+@lru_cache(maxsize=1)
 def _registry_names() -> dict[str, str]:
+    """ISO code -> English name of every country the holidays package supports (read once)."""
     from holidays.registry import COUNTRIES
 
+    from .public_holidays import supported_countries
+
+    supported = set(supported_countries())
     names = {}
     for class_name, code, *_rest in COUNTRIES.values():
-        names[code] = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", class_name)
+        if code in supported:
+            names[code] = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", class_name)
     return names
 
 
 def country_choices() -> list[tuple[str, Any]]:
-    from .public_holidays import is_supported
-
     names = _registry_names()
-    common = [(c, f"{country_name(c)} ({c})") for c in COMMON_COUNTRIES if is_supported(c)]
+    common = [(c, f"{country_name(c)} ({c})") for c in COMMON_COUNTRIES if c in names]
     rest = sorted(
-        (
-            (c, f"{n} ({c})")
-            for c, n in names.items()
-            if c not in COMMON_COUNTRIES and is_supported(c)
-        ),
+        ((c, f"{n} ({c})") for c, n in names.items() if c not in COMMON_COUNTRIES),
         key=lambda pair: pair[1],
     )
     return [("", _("None")), (_("Common"), common), (_("Every country"), rest)]

@@ -30,7 +30,7 @@ from . import forms as sla_forms
 from .forms import CalendarDateForm, CalendarForm, PolicyForm
 from .models import BusinessCalendar, CalendarDate, SLAPolicy
 from .public_holidays import official_dates
-from .whatif import MAX_TIMERS, WhatIf, whatif_run
+from .whatif import WhatIf, whatif_run
 
 POLICIES = "sla/settings/policies.html"
 POLICY_PAGE = "sla/settings/policy_edit.html"
@@ -155,8 +155,7 @@ def _whatif_context(result: WhatIf) -> dict[str, Any]:
     examples = [{"number": f.row.ticket_number, "subject": f.row.subject,
                  "kind": labels.get(f.row.kind, f.row.kind), "before": f.before,
                  "after": f.after} for f in result.examples]  # fmt: skip
-    return {"whatif": result, "whatif_rows": result.kinds, "whatif_examples": examples,
-            "whatif_limit": MAX_TIMERS}  # fmt: skip
+    return {"whatif": result, "whatif_rows": result.kinds, "whatif_examples": examples}
 
 
 @staff_required(*ADMINS)

@@ -117,6 +117,7 @@ class WhatIf:
     examples: list[Flip]
     total: int
     capped: bool = False
+    limit: int = MAX_TIMERS
     since: datetime | None = None
     seconds: float = 0.0
 
@@ -239,18 +240,20 @@ def timer_rows(*, now: datetime, limit: int = MAX_TIMERS) -> tuple[list[ClockRow
 
 
 def whatif_run(edited: SLAPolicy | None, *, now: datetime | None = None,
-               limit: int = MAX_TIMERS) -> WhatIf:  # fmt: skip
+               limit: int | None = None) -> WhatIf:  # fmt: skip
     """Replay `edited` (an unsaved SLAPolicy, pk set when it edits a stored one) over the
     tenant's recent clocks. Reads only."""
     from .selectors import calendar_for
 
     started = time.perf_counter()
     now = now or wallclock.now()
+    limit = MAX_TIMERS if limit is None else limit
     stored = list(SLAPolicy.objects.select_related("calendar").order_by("position", "id"))
     before = policy_set(stored, None)
     after = policy_set(stored, edited)
     rows, capped = timer_rows(now=now, limit=limit)
     result = replay(rows, before, after, calendar_for, now)
-    result.capped, result.since = capped, now - timedelta(days=WINDOW_DAYS)
+    result.capped, result.limit = capped, limit
+    result.since = now - timedelta(days=WINDOW_DAYS)
     result.seconds = time.perf_counter() - started
     return result
