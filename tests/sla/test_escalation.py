@@ -262,3 +262,20 @@ def test_team_leads_are_members_with_manager_or_admin_role(tenant_a, tiers):
         everyone = {u.pk for u in recipients(ticket, ["team"])}
         assert everyone == {lead.pk, tiers["taylor"].pk}
         assert [u.pk for u in recipients(ticket, ["managers"])] == [lead.pk]
+
+
+def test_demo_seed_is_idempotent_and_puts_tier2_in_a_tier_2_team(tenant_b):
+    from sla.demo_escalation import seed_escalation
+    from sla.models import AlertRule
+
+    tier2 = MembershipFactory(tenant=tenant_b, user__email="tier2@bravo.test").user
+    with tenant_context(tenant_b):
+        seed_escalation(tenant_b, None)
+        seed_escalation(tenant_b, None)
+        [demo_policy] = EscalationPolicy.objects.all()
+        [demo_rule] = AlertRule.objects.all()
+        assert demo_policy.name == "首次响应超时 → 二线"  # the tenant speaks Chinese
+        assert (demo_policy.when, demo_policy.clock_kinds) == ("sla_breached", ["first_response"])
+        assert (demo_rule.level, demo_rule.ack_within_minutes) == ("critical", 30)
+        assert demo_rule.chain == [{"recipients": ["managers"], "users": []}]
+        assert TeamMember.objects.filter(user=tier2, team__tier=2).count() == 1
