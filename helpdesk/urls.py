@@ -6,6 +6,7 @@ from channels_in import urls as channels_urls
 from helpdesk import views as process_views
 from helpdesk.accounts import urls as accounts_urls
 from helpdesk.tenancy import urls as tenancy_urls
+from knowledge import urls as knowledge_urls
 from sla import urls as sla_urls
 from tickets import urls as tickets_urls
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("agent/", include((tickets_urls.agent_home_patterns, "agent"))),
     path("agent/", include((tickets_urls.agent_patterns, "tickets"))),
     path("agent/", include((sla_urls.agent_patterns, "sla"))),
+    path("agent/kb/", include((knowledge_urls.agent_patterns, "knowledge"))),
     path(
         "portal/",
         include((tickets_urls.portal_patterns + channels_urls.portal_patterns, "portal")),

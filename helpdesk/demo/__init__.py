@@ -66,12 +66,13 @@ SEEDERS: list[Callable[[Tenant, DemoTenant], None]] = []
 
 
 def _register_seeders() -> None:
+    from knowledge.demo import seed_knowledge
     from sla.demo import seed_sla
     from sla.demo_escalation import seed_escalation
     from tickets.automation.demo import seed_automation
     from tickets.demo import seed_tickets
 
-    SEEDERS.extend([seed_tickets, seed_sla, seed_automation, seed_escalation])
+    SEEDERS.extend([seed_tickets, seed_sla, seed_automation, seed_escalation, seed_knowledge])
 
 
 def _user(email: str, full_name: str, language: str) -> User:

@@ -1,0 +1,36 @@
+"""Knowledge base URLs. `agent_patterns` is mounted at /agent/kb/ in the "knowledge" namespace
+(helpdesk/urls.py). The public site (/kb/) adds its own patterns to the same namespace."""
+
+from django.urls import path
+
+from . import views
+
+agent_patterns = [
+    path("", views.article_list, name="agent_index"),
+    path("review/", views.review_queue, name="review_queue"),
+    path("stale/", views.stale_list, name="stale"),
+    path("new/", views.article_new, name="article_new"),
+    path("preview/", views.markdown_preview, name="preview"),
+    path("suggest/", views.suggest, name="suggest"),
+    path("articles/<int:article_id>/", views.article_detail, name="article"),
+    path("articles/<int:article_id>/edit/", views.article_edit, name="article_edit"),
+    path("articles/<int:article_id>/status/", views.article_status, name="article_status"),
+    path("articles/<int:article_id>/history/", views.article_history, name="article_history"),
+    path(
+        "articles/<int:article_id>/versions/<int:version_id>/restore/",
+        views.version_restore,
+        name="version_restore",
+    ),
+    path("articles/<int:article_id>/translate/", views.article_translate, name="translate"),
+    path("articles/<int:article_id>/files/", views.attachment_upload, name="file_upload"),
+    path("files/<int:file_id>/", views.attachment_download, name="file"),
+    path("files/<int:file_id>/delete/", views.attachment_remove, name="file_delete"),
+    path("categories/", views.categories, name="categories"),
+    path("categories/<int:category_id>/", views.category_edit, name="category_edit"),
+    path("categories/<int:category_id>/delete/", views.category_delete, name="category_delete"),
+    path("sections/<int:section_id>/", views.section_edit, name="section_edit"),
+    path("sections/<int:section_id>/delete/", views.section_delete, name="section_delete"),
+    path("faq/", views.faq_list, name="faq"),
+    path("faq/<int:faq_id>/", views.faq_edit, name="faq_edit"),
+    path("faq/<int:faq_id>/delete/", views.faq_delete, name="faq_delete"),
+]
