@@ -677,8 +677,8 @@ def trail_text(kind: str, data: dict, timer: SLATimer, *, reason: str = "") -> s
     }
     if kind == "sla_started":
         if not item.get("due"):
-            return _("Started paused, target %(target)s (policy “%(policy)s”)") % values
-        return _("Started: due %(due)s, target %(target)s (policy “%(policy)s”)") % values
+            return _("Started, paused") % values
+        return _("Started: due %(due)s") % values
     if kind == "sla_recomputed":
         if not item.get("due"):
             return _("Recomputed: target %(target)s") % values

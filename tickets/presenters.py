@@ -140,11 +140,11 @@ ROW_HTML = (
     '<td class="cell-subject"><a href="{url}" data-shortcut-open>{unread_mark}'
     '<span class="ticket-number">#{number}</span> {subject}</a>'
     '<span class="cell-sub">{tags}{snippet}</span></td>'
+    '<td class="col-sla">{sla}</td>'
     '<td class="cell-requester" title="{requester_email}">{requester}</td>'
     '<td><span class="chip chip-status-{status}">{status_label}</span></td>'
     '<td><span class="chip chip-priority-{priority}">{priority_label}</span></td>'
     '<td class="cell-assignee">{assignee}<span class="cell-sub">{team}{tier_label}</span></td>'
-    '<td class="col-sla">{sla}</td>'
     '<td class="num"><time datetime="{activity_iso}" title="{activity_title}">{activity_label}'
     "</time></td></tr>"
 )

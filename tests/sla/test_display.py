@@ -182,7 +182,7 @@ def test_trail_has_each_clocks_own_events(tenant_a, urgent):
         services.ticket_reply(ticket=urgent, author=agent, body_text="Sorry for the wait.")
     views = clocks(tenant_a, urgent, created + timedelta(minutes=70))
     first = [item.text for item in views["first_response"].trail]
-    assert first[0].startswith("Started: due ") and "policy “Urgent”" in first[0]
+    assert first[0].startswith("Started: due ")
     assert any(text.startswith("Breached: it was due ") for text in first)
     assert first[-1] == "Met late"
     assert views["first_response"].late
