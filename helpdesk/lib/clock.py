@@ -33,6 +33,11 @@ def now() -> datetime:
     return real + timedelta(seconds=offset)
 
 
+def real_now() -> datetime:
+    """The wall clock itself, for bookkeeping columns (when a row was written)."""
+    return timezone.now()
+
+
 def travel(*, minutes: float = 0, seconds: float = 0) -> datetime:
     """Move every process's clock forward (tests only); returns the new now()."""
     if not getattr(settings, "HELPDESK_CLOCK_CONTROL", False):
