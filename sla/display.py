@@ -1,4 +1,4 @@
-"""What agents see of SLA clocks (docs/sla.md › Display): reads and words for the UI.
+"""What agents see of SLA clocks: reads and words for the UI.
 
     clocks_for_tickets(ids, now=)      {ticket id: ClockView}: each ticket's most urgent open clock,
                                        ONE query for a whole inbox page
