@@ -241,6 +241,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 }
 CELERY_BEAT_SCHEDULE["sweep-sla"] = {"task": "sla.tasks.sweep_sla", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["sweep-alert-chains"] = {"task": "sla.tasks.sweep_alert_chains", "schedule": 60.0}
+# Knowledge base: review reminders for stale articles, search-log retention (daily).
+CELERY_BEAT_SCHEDULE["kb-remind-stale"] = {
+    "task": "knowledge.tasks.remind_stale_articles",
+    "schedule": 86_400.0,
+}
+CELERY_BEAT_SCHEDULE["kb-purge-search-logs"] = {
+    "task": "knowledge.tasks.purge_search_logs",
+    "schedule": 86_400.0,
+}
 CELERY_TIMEZONE = "UTC"
 # Tests move SLA time forward across processes (helpdesk.lib.clock); never in production.
 HELPDESK_CLOCK_CONTROL = TESTING

@@ -18,16 +18,17 @@ manager cannot see them); refused workflow steps say why (knowledge.services.Kno
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.accounts.decorators import ADMINS, staff_required
 from helpdesk.lib.params import int_param
@@ -60,6 +61,25 @@ def _article(article_id: int) -> Article:
     return article
 
 
+def _methods(*allowed: str) -> Callable:
+    """Like require_http_methods, but the ids in the URL are looked up first: another
+    tenant's id is a 404 whatever the method, never a 405 that would tell it exists."""
+    allowed_set = set(allowed) | ({"HEAD"} if "GET" in allowed else set())
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method not in allowed_set:
+                for name, value in kwargs.items():
+                    _LOOKUPS[name](value)
+                return HttpResponseNotAllowed(sorted(allowed_set))
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def _role(request: HttpRequest) -> str:
     return request.membership.role
 
@@ -72,7 +92,7 @@ def _detail(article: Article) -> HttpResponse:
 
 
 @staff_required()
-@require_GET
+@_methods("GET")
 def article_list(request: HttpRequest) -> HttpResponse:
     form = ArticleFilterForm(request.GET)
     filters = form.filters()
@@ -92,7 +112,7 @@ def article_list(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required()
-@require_GET
+@_methods("GET")
 def review_queue(request: HttpRequest) -> HttpResponse:
     rows = list(selectors.review_queue(request.user)[:200])
     mine = [a for a in rows if a.reviewer_id == request.user.pk]
@@ -101,7 +121,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required()
-@require_GET
+@_methods("GET")
 def stale_list(request: HttpRequest) -> HttpResponse:
     rows = list(selectors.stale_articles()[:200])
     return render(request, "knowledge/stale_list.html", {**NAV, "rows": rows})
@@ -111,7 +131,7 @@ def stale_list(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required()
-@require_GET
+@_methods("GET")
 def article_detail(request: HttpRequest, article_id: int) -> HttpResponse:
     article = _article(article_id)
     role = _role(request)
@@ -144,7 +164,7 @@ ACTIONS = {
 
 
 @staff_required()
-@require_POST
+@_methods("POST")
 def article_status(request: HttpRequest, article_id: int) -> HttpResponse:
     article = _article(article_id)
     action = ACTIONS.get(request.POST.get("action", ""))
@@ -176,7 +196,7 @@ def _editor(request: HttpRequest, form: ArticleForm, article: Article | None,
 
 
 @staff_required()
-@require_http_methods(["GET", "POST"])
+@_methods("GET", "POST")
 def article_new(request: HttpRequest) -> HttpResponse:
     initial = {"language": request.tenant.default_language, "review_every_days": 180,
                "visibility": Article.Visibility.PUBLIC,
@@ -196,7 +216,7 @@ def article_new(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required()
-@require_http_methods(["GET", "POST"])
+@_methods("GET", "POST")
 def article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
     article = _article(article_id)
     if not services.can_edit(request.user, article, role=_role(request)):
@@ -223,7 +243,7 @@ def article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
 
 
 @staff_required()
-@require_POST
+@_methods("POST")
 def markdown_preview(request: HttpRequest) -> HttpResponse:
     form = PreviewForm(request.POST)
     body = form.cleaned_data["body"] if form.is_valid() else ""
@@ -240,7 +260,7 @@ def _version(article: Article, number: int | None) -> ArticleVersion | None:
 
 
 @staff_required()
-@require_GET
+@_methods("GET")
 def article_history(request: HttpRequest, article_id: int) -> HttpResponse:
     article = _article(article_id)
     versions = list(selectors.versions_of(article)[:200])
@@ -256,7 +276,7 @@ def article_history(request: HttpRequest, article_id: int) -> HttpResponse:
 
 
 @staff_required()
-@require_POST
+@_methods("POST")
 def version_restore(request: HttpRequest, article_id: int, version_id: int) -> HttpResponse:
     article = _article(article_id)
     version = selectors.versions_of(article).filter(pk=version_id).first()
@@ -273,7 +293,7 @@ def version_restore(request: HttpRequest, article_id: int, version_id: int) -> H
 
 
 @staff_required()
-@require_POST
+@_methods("POST")
 def article_translate(request: HttpRequest, article_id: int) -> HttpResponse:
     article = _article(article_id)
     language = request.POST.get("language", "")
@@ -289,7 +309,7 @@ def article_translate(request: HttpRequest, article_id: int) -> HttpResponse:
 
 
 @staff_required()
-@require_POST
+@_methods("POST")
 def attachment_upload(request: HttpRequest, article_id: int) -> HttpResponse:
     article = _article(article_id)
     form = UploadForm(request.POST, request.FILES)
@@ -321,7 +341,7 @@ RISKY_TYPES = ("text/html", "image/svg", "application/xhtml", "text/xml", "appli
 
 
 @staff_required()
-@require_GET
+@_methods("GET")
 def attachment_download(request: HttpRequest, file_id: int) -> HttpResponse:
     """Staff of this tenant only. A download, always, except a raster image asked for with
     `?inline=1`; a strict CSP and nosniff either way (DESIGN.md §9)."""
@@ -348,7 +368,7 @@ def attachment_download(request: HttpRequest, file_id: int) -> HttpResponse:
 
 
 @staff_required()
-@require_POST
+@_methods("POST")
 def attachment_remove(request: HttpRequest, file_id: int) -> HttpResponse:
     attachment = selectors.attachment_get(file_id)
     if attachment is None:
@@ -373,7 +393,7 @@ def _categories_page(request: HttpRequest, category_form=None, section_form=None
 
 
 @staff_required(*ADMINS)
-@require_http_methods(["GET", "POST"])
+@_methods("GET", "POST")
 def categories(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _categories_page(request)
@@ -407,7 +427,7 @@ def _section(section_id: int) -> Section:
 
 
 @staff_required(*ADMINS)
-@require_http_methods(["GET", "POST"])
+@_methods("GET", "POST")
 def category_edit(request: HttpRequest, category_id: int) -> HttpResponse:
     category = _category(category_id)
     form = CategoryForm(request.POST or None, instance=category)
@@ -421,7 +441,7 @@ def category_edit(request: HttpRequest, category_id: int) -> HttpResponse:
 
 
 @staff_required(*ADMINS)
-@require_http_methods(["GET", "POST"])
+@_methods("GET", "POST")
 def section_edit(request: HttpRequest, section_id: int) -> HttpResponse:
     section = _section(section_id)
     initial = {"name": section.name, "category": section.category_id, "position": section.position}
@@ -436,7 +456,7 @@ def section_edit(request: HttpRequest, section_id: int) -> HttpResponse:
 
 
 @staff_required(*ADMINS)
-@require_POST
+@_methods("POST")
 def category_delete(request: HttpRequest, category_id: int) -> HttpResponse:
     category = _category(category_id)
     try:
@@ -449,7 +469,7 @@ def category_delete(request: HttpRequest, category_id: int) -> HttpResponse:
 
 
 @staff_required(*ADMINS)
-@require_POST
+@_methods("POST")
 def section_delete(request: HttpRequest, section_id: int) -> HttpResponse:
     section = _section(section_id)
     try:
@@ -465,7 +485,7 @@ def section_delete(request: HttpRequest, section_id: int) -> HttpResponse:
 
 
 @staff_required(*ADMINS)
-@require_http_methods(["GET", "POST"])
+@_methods("GET", "POST")
 def faq_list(request: HttpRequest) -> HttpResponse:
     form = FAQForm(request.POST or None, initial={"language": request.tenant.default_language})
     if request.method == "POST" and form.is_valid():
@@ -484,7 +504,7 @@ def _faq(faq_id: int) -> FAQCollection:
 
 
 @staff_required(*ADMINS)
-@require_http_methods(["GET", "POST"])
+@_methods("GET", "POST")
 def faq_edit(request: HttpRequest, faq_id: int) -> HttpResponse:
     collection = _faq(faq_id)
     data = request.POST if request.method == "POST" else None
@@ -519,7 +539,7 @@ def faq_edit(request: HttpRequest, faq_id: int) -> HttpResponse:
 
 
 @staff_required(*ADMINS)
-@require_POST
+@_methods("POST")
 def faq_delete(request: HttpRequest, faq_id: int) -> HttpResponse:
     services.faq_delete(actor=request.user, collection=_faq(faq_id))
     messages.success(request, _("FAQ collection deleted."))
@@ -530,9 +550,33 @@ def faq_delete(request: HttpRequest, faq_id: int) -> HttpResponse:
 
 
 @staff_required()
-@require_GET
+@_methods("GET")
 def suggest(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "")[:2000]
     language = request.GET.get("language") or request.tenant.default_language
     hits = selectors.suggest_for_text(text, language, 5, audience="agent") if text.strip() else []
     return render(request, "knowledge/suggest.html", {**NAV, "hits": hits, "query": text})
+
+
+def _file(file_id: int):
+    attachment = selectors.attachment_get(file_id)
+    if attachment is None:
+        raise Http404
+    return attachment
+
+
+def _any_version(version_id: int) -> ArticleVersion:
+    version = ArticleVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        raise Http404
+    return version
+
+
+_LOOKUPS: dict[str, Callable[[int], Any]] = {
+    "article_id": _article,
+    "version_id": _any_version,
+    "file_id": _file,
+    "category_id": _category,
+    "section_id": _section,
+    "faq_id": _faq,
+}

@@ -30,7 +30,10 @@ def test_a_draft_goes_through_review_to_published_and_archived(
         article = services.article_submit(article=article, actor=agent)
         assert article.status == S.REVIEW
         # The reviewer is told, once.
-        assert Notification.objects.filter(recipient=reviewer, key__startswith="kb-review:").count() == 1
+        assert (
+            Notification.objects.filter(recipient=reviewer, key__startswith="kb-review:").count()
+            == 1
+        )
         with pytest.raises(KnowledgeError):
             services.article_publish(article=article, actor=agent)  # an agent may not
         article = services.article_publish(article=article, actor=reviewer)
@@ -87,7 +90,11 @@ def test_every_save_is_a_version_with_a_diff_and_restore_makes_a_new_one(tenant_
             ("added", "line three"),
         ]  # fmt: skip
         article = services.article_restore(article=article, version=versions[1], actor=agent)
-        assert (article.title, article.body, article.version) == ("Tracking", "line one\nline two", 3)
+        assert (article.title, article.body, article.version) == (
+            "Tracking",
+            "line one\nline two",
+            3,
+        )
         assert ArticleVersion.objects.get(article=article, number=3).note == "Restored version 1"
 
 
@@ -168,7 +175,9 @@ def test_attachments_are_validated_and_referenced_from_markdown(tenant_a, sectio
             services.attachment_add(article=article, actor=agent,
                                     upload=SimpleUploadedFile("run.exe", b"MZ"))  # fmt: skip
         assert image.is_image and not svg.is_image
-        body = f"![label](attachment:{image.pk}) [logo](attachment:{svg.pk}) ![x](attachment:999999)"
+        body = (
+            f"![label](attachment:{image.pk}) [logo](attachment:{svg.pk}) ![x](attachment:999999)"
+        )
         article = services.article_update(article=article, actor=agent, title="Return label",
                                           body=body, section=section, visibility="public",
                                           reviewer=None, review_every_days=180)  # fmt: skip
