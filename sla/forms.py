@@ -95,9 +95,11 @@ def condition_fields() -> list[tuple[str, Any, list[tuple[str, str]]]]:
 
 
 def _split(minutes: int | None) -> tuple[int | None, int | None]:
+    """90 -> (1, 30); 120 -> (2, None); 30 -> (None, 30): no "0" to read past."""
     if minutes is None:
         return None, None
-    return minutes // 60, minutes % 60
+    hours, rest = divmod(minutes, 60)
+    return hours or None, rest or None
 
 
 def _minutes_widget(label: str, *, placeholder: str) -> forms.NumberInput:
@@ -173,7 +175,7 @@ class PolicyForm(forms.Form):
                 )  # fmt: skip
 
     def _duration_fields(self, prefix: str, label: Any, *, override: bool = False) -> None:
-        hint = pgettext_lazy("placeholder", "inherit") if override else ""
+        hint = "—" if override else ""  # blank: the target above
         self.fields[f"{prefix}_h"] = forms.IntegerField(
             label=_("%(what)s: hours") % {"what": label}, required=False, min_value=0,
             max_value=MAX_HOURS, widget=_minutes_widget(_("%(what)s: hours") % {"what": label},

@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -154,7 +155,8 @@ def _whatif_context(result: WhatIf) -> dict[str, Any]:
         row.label = labels.get(row.kind, row.kind)
     examples = [{"number": f.row.ticket_number, "subject": f.row.subject,
                  "kind": labels.get(f.row.kind, f.row.kind), "before": f.before,
-                 "after": f.after} for f in result.examples]  # fmt: skip
+                 "after": f.after, "moved": f.before.policy != f.after.policy}
+                for f in result.examples]  # fmt: skip
     return {"whatif": result, "whatif_rows": result.kinds, "whatif_examples": examples}
 
 
@@ -187,7 +189,8 @@ def policy_delete(request: HttpRequest, policy_id: int) -> HttpResponse:
 @staff_required(*ADMINS)
 @require_GET
 def calendar_list(request: HttpRequest) -> HttpResponse:
-    rows = list(BusinessCalendar.objects.order_by("-is_default", "name")[:200])
+    rows = list(BusinessCalendar.objects.annotate(used_by=Count("policies"))
+                .order_by("-is_default", "name")[:200])  # fmt: skip
     for row in rows:
         row.summary = sla_forms.weekly_text(row)
         row.country = sla_forms.country_name(row.holiday_country) if row.holiday_country else ""

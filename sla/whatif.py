@@ -17,10 +17,10 @@ met / (met + breached).
     policy_set(stored, edited) -> [policy]                           pure: active ones, in order
     choose(policies, facts) -> policy | None                         pure
     replay(rows, before, after, calendar_of, now) -> WhatIf           pure
-    whatif_run(edited, now=None) -> WhatIf                           reads: 2 queries + calendars
+    whatif_run(edited, now=None) -> WhatIf                           reads: 3 queries + calendars
 
-Bounded: the latest MAX_TIMERS clocks of the window (`capped` says so), loaded with their
-tickets, requesters and organizations in one query; nothing is read per row.
+Bounded: the latest MAX_TIMERS clocks of the window (`capped` says so), then their tickets,
+requesters and organizations in one query; nothing is read per row.
 """
 
 from __future__ import annotations
@@ -213,36 +213,49 @@ def replay(
 
 
 def timer_rows(*, now: datetime, limit: int = MAX_TIMERS) -> tuple[list[ClockRow], bool]:
-    """The latest `limit` clocks started in the window, newest first, with their tickets (one
-    query); True when there were more."""
+    """The latest `limit` clocks started in the window, newest first, and their tickets: two
+    queries (the clocks by the (tenant, started_at) index, then their tickets with requesters
+    and organizations by primary key; a join lets a stale plan nest-loop over the tickets).
+    True when there were more clocks."""
+    from tickets.models import Ticket
+
     from .timers import clock_of
 
     since = now - timedelta(days=WINDOW_DAYS)
     query = (
         SLATimer.objects.filter(started_at__gte=since, started_at__lte=now)
-        .select_related("ticket__requester__organization")
-        .only("kind", "started_at", "pauses", "paused_at", "achieved_at",
-              "ticket__number", "ticket__subject", "ticket__priority", "ticket__channel",
-              "ticket__category", "ticket__team", "ticket__requester__tier",
-              "ticket__requester__organization", "ticket__requester__organization__tier")
+        .only("ticket_id", "kind", "started_at", "pauses", "paused_at", "achieved_at")
         .order_by("-started_at", "-id")
-    )  # fmt: skip
+    )
     timers = list(query[: limit + 1])
+    capped = len(timers) > limit
+    timers = timers[:limit]
+    fields = ("number", "subject", "priority", "channel", "category", "team", "requester__tier",
+              "requester__organization", "requester__organization__tier")  # fmt: skip
+    tickets = (
+        Ticket.objects.filter(pk__in={t.ticket_id for t in timers})
+        .select_related("requester__organization")
+        .only(*fields)
+    )
+    by_id = {ticket.pk: ticket for ticket in tickets} if timers else {}
     rows = []
-    for timer in timers[:limit]:
-        ticket = timer.ticket
+    for timer in timers:
+        ticket = by_id.get(timer.ticket_id)
+        if ticket is None:  # deleted in between
+            continue
         rows.append(ClockRow(
             timer_id=timer.pk, kind=timer.kind, clock=clock_of(timer),
             achieved_at=timer.achieved_at, ticket_number=ticket.number,
             subject=ticket.subject, priority=ticket.priority, facts=ticket_facts(ticket),
         ))  # fmt: skip
-    return rows, len(timers) > limit
+    return rows, capped
 
 
 def whatif_run(edited: SLAPolicy | None, *, now: datetime | None = None,
                limit: int | None = None) -> WhatIf:  # fmt: skip
     """Replay `edited` (an unsaved SLAPolicy, pk set when it edits a stored one) over the
     tenant's recent clocks. Reads only."""
+    from .policies import default_calendar
     from .selectors import calendar_for
 
     started = time.perf_counter()
@@ -252,7 +265,16 @@ def whatif_run(edited: SLAPolicy | None, *, now: datetime | None = None,
     before = policy_set(stored, None)
     after = policy_set(stored, edited)
     rows, capped = timer_rows(now=now, limit=limit)
-    result = replay(rows, before, after, calendar_for, now)
+    default: list = []  # read once, for every policy without a calendar of its own
+
+    def calendar_of(policy: SLAPolicy) -> calmath.Calendar:
+        if not policy.business_hours or policy.calendar_id:
+            return calendar_for(policy)
+        if not default:
+            default.append(calendar_for(default_calendar()))
+        return default[0]
+
+    result = replay(rows, before, after, calendar_of, now)
     result.capped, result.limit = capped, limit
     result.since = now - timedelta(days=WINDOW_DAYS)
     result.seconds = time.perf_counter() - started
