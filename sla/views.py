@@ -198,15 +198,31 @@ def calendar_list(request: HttpRequest) -> HttpResponse:
 
 
 def _official(calendar: BusinessCalendar | None) -> list[dict[str, Any]]:
-    """The country's official dates this year and next, for reading."""
+    """The country's official dates this year and next, for reading: runs of consecutive
+    days of one kind as one row (a 9-day Spring Festival break is one line), named after the
+    name most of its days carry."""
     if calendar is None or not calendar.holiday_country:
         return []
+    from collections import Counter
+
     from helpdesk.lib import clock
 
     year = clock.now().year
     found = official_dates(calendar.holiday_country, (year, year + 1))
-    return [{"date": day, "kind": o.kind, "name": o.name} for day, o in sorted(found.items())
-            if day.year in (year, year + 1)]  # fmt: skip
+    runs: list[dict[str, Any]] = []
+    for day, official in sorted(found.items()):
+        if day.year not in (year, year + 1):
+            continue
+        last = runs[-1] if runs else None
+        if last and last["kind"] == official.kind and (day - last["end"]).days == 1:
+            last["end"] = day
+            last["names"].append(official.name)
+        else:
+            runs.append({"start": day, "end": day, "kind": official.kind, "names": [official.name]})
+    for run in runs:
+        run["days"] = (run["end"] - run["start"]).days + 1
+        run["name"] = Counter(run.pop("names")).most_common(1)[0][0]
+    return runs
 
 
 def _calendar_context(form: CalendarForm, calendar: BusinessCalendar | None,

@@ -201,7 +201,9 @@ def test_the_countrys_official_dates_are_listed_for_this_year_and_next(admin_cli
     assert f'datetime="{year - 1}-10-01"' not in page
     if year == 2026:  # the notice of 2025-11-04: Sunday 4 January worked (调休)
         assert re.search(r'datetime="2026-01-04".*?Make-up working day', page)
-        assert 'datetime="2026-02-15"' in page  # 春节 begins
+        # The Spring Festival break, 15–23 February, is one line.
+        assert re.search(r'datetime="2026-02-15".*?datetime="2026-02-23".*?Closed 9 days.*?春节',
+                         page)  # fmt: skip
     with tenant_context(tenant_a):
         plain = BusinessCalendarFactory(tenant=tenant_a, holiday_country="")
     assert "Official dates" not in text_of(admin_client.get(f"/settings/sla/calendars/{plain.pk}/"))
