@@ -119,12 +119,13 @@ def seed_clocks() -> int:
         started += len(timers.start(ticket, now=min(ticket.last_activity_at, now)))
     due = SLATimer.objects.filter(breached_at__isnull=True, due_at__lte=now)
     due.filter(state=SLATimer.State.RUNNING).update(
-        breached_at=F("due_at"), warned_at=Coalesce("warned_at", F("warn_at"))
-    )
+        breached_at=F("due_at"), warned_at=Coalesce("warned_at", F("warn_at")),
+        breach_handled_at=F("due_at"), warning_handled_at=Coalesce("warned_at", F("warn_at")),
+    )  # fmt: skip
     due.filter(state=SLATimer.State.MET, achieved_at__gt=F("due_at")).update(
-        breached_at=F("due_at")
+        breached_at=F("due_at"), breach_handled_at=F("due_at")
     )
     SLATimer.objects.filter(
         state=SLATimer.State.RUNNING, warned_at__isnull=True, warn_at__lte=now
-    ).update(warned_at=F("warn_at"))
+    ).update(warned_at=F("warn_at"), warning_handled_at=F("warn_at"))
     return started

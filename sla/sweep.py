@@ -1,53 +1,66 @@
 """The SLA sweep (beat, every minute): warnings and breaches, exactly once, across tenants.
 
-Two set-based statements in one transaction on the owner connection — the explicit
-cross-tenant path (DESIGN.md §2; grep for OWNER_DB) — each an UPDATE of the due timers that
-feeds, in the same statement, an INSERT into the automation outbox:
+One transaction on the owner connection — the explicit cross-tenant path (DESIGN.md §2; grep
+for OWNER_DB) — with two set-based UPDATEs that mark the due timers and return their ids:
 
-    breach: running, not yet breached, due_at  <= now  → breached_at = due_at  → job "sla_breached"
-    warn:   running, not yet warned,   warn_at <= now  → warned_at  = warn_at  → job "sla_warning"
+    breach: running, breach not handled, not marked, due_at  <= now → breached_at = due_at
+    warn:   running, warning not handled, not marked, warn_at <= now → warned_at  = warn_at
 
-- O(due timers): each UPDATE reads a partial index holding only running, unmarked timers
-  (slatimer_breach_due, slatimer_warn_due), so a sweep costs what is due, not what is open.
+- O(due timers): each UPDATE reads a partial index holding only the running timers whose
+  breach (warning) the worker has not handled yet (slatimer_breach_due, slatimer_warn_due).
+- Cheap per row: the marked row IS the outbox (no job rows, no foreign keys to check), and
+  no index names the columns the sweep writes, so Postgres updates the row in place on its
+  page (a HOT update) without touching any of the table's indexes (docs/sla.md › The sweep).
 - Exactly once: a timer is marked by the statement that turns its NULL into a time. A second
   sweep running at the same moment waits for the first one's row locks, re-reads the rows
   (READ COMMITTED), finds them marked and leaves them out. An agent's answer committed first
-  takes the timer out of "running"; the sweep then skips it.
-- A breach marks the warning too (its warned_at), so a timer found overdue in one go gets one
-  job, the breach.
-- The jobs commit with the marks; their tasks go out on commit, one per tenant per 100 jobs.
-  If Redis is down then, the automation sweep sends them later (tickets.automation.jobs).
-  The worker writes the timeline events and runs escalation and alerts (sla.breaches).
+  takes the timer out of "running"; the sweep then skips it. A breach also marks the warning,
+  so a clock found overdue in one go is one breach.
+- After commit, one `handle_sla_marks` task per tenant and 100 timers; the worker records
+  the marks, escalates and alerts, and sets *_handled_at in the same transaction
+  (sla.breaches). Marks still unhandled two minutes after they were made (Redis was down at
+  commit, the task died) are sent again by the next sweep: nothing depends on Redis being up.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connections, transaction
-from django.utils import timezone
 
 from helpdesk.lib import clock
 from helpdesk.tenancy.routers import OWNER_DB
-from tickets.automation.models import AutomationJob
 
 from .models import SLATimer
 
 TASK_CHUNK = 100
+RESEND_AFTER = timedelta(minutes=2)
+RESEND_LIMIT = 5000
 
-_MARK_AND_QUEUE = """
-WITH marked AS (
-    UPDATE {timers} SET {set_clause}, updated_at = %(real_now)s
-    WHERE state = 'running' AND {unmarked} IS NULL AND {due} <= %(now)s
-    RETURNING id, tenant_id, ticket_id, kind, cycle, {due} AS at
-)
-INSERT INTO {jobs} (tenant_id, ticket_id, message_id, event, data, created_at, attempts, last_error)
-SELECT tenant_id, ticket_id, NULL, %(event)s,
-       jsonb_build_object('timer', id, 'kind', kind, 'cycle', cycle, 'at', at),
-       %(real_now)s, 0, ''
-FROM marked
+_BREACH = """
+UPDATE {timers} SET breached_at = due_at, warned_at = COALESCE(warned_at, due_at),
+                    updated_at = %(real_now)s
+WHERE state = 'running' AND breach_handled_at IS NULL AND breached_at IS NULL
+  AND due_at <= %(now)s
 RETURNING tenant_id, id
+"""
+_WARN = """
+UPDATE {timers} SET warned_at = warn_at, updated_at = %(real_now)s
+WHERE state = 'running' AND warning_handled_at IS NULL AND warned_at IS NULL
+  AND warn_at <= %(now)s
+RETURNING tenant_id, id
+"""
+# Marked but not handled a while after marking: the task was lost. Read through the same
+# partial indexes (the handled ones have left them).
+_LOST = """
+(SELECT tenant_id, id FROM {timers}
+ WHERE state = 'running' AND breach_handled_at IS NULL AND due_at <= %(now)s
+   AND breached_at IS NOT NULL AND updated_at < %(stale)s LIMIT %(limit)s)
+UNION
+(SELECT tenant_id, id FROM {timers}
+ WHERE state = 'running' AND warning_handled_at IS NULL AND warn_at <= %(now)s
+   AND warned_at IS NOT NULL AND updated_at < %(stale)s LIMIT %(limit)s)
 """
 
 
@@ -55,45 +68,43 @@ RETURNING tenant_id, id
 class SweepResult:
     breached: int = 0
     warned: int = 0
-    jobs: dict[int, list[int]] = field(default_factory=dict)  # tenant id → job ids
-
-
-def _statement(event: str) -> str:
-    tables = {"timers": SLATimer._meta.db_table, "jobs": AutomationJob._meta.db_table}
-    if event == AutomationJob.Event.SLA_BREACHED:
-        return _MARK_AND_QUEUE.format(
-            **tables, unmarked="breached_at", due="due_at",
-            set_clause="breached_at = due_at, warned_at = COALESCE(warned_at, due_at)",
-        )  # fmt: skip
-    return _MARK_AND_QUEUE.format(**tables, unmarked="warned_at", due="warn_at",
-                                  set_clause="warned_at = warn_at")  # fmt: skip
+    resent: int = 0
+    timers: dict[int, list[int]] = field(default_factory=dict)  # tenant id → timer ids
 
 
 def sweep(*, now: datetime | None = None, send: bool = True) -> SweepResult:
-    """Mark what is due at `now` (default: the SLA clock's now) and queue its jobs."""
-    params = {"now": now or clock.now(), "real_now": timezone.now()}
+    """Mark what is due at `now` (default: the SLA clock's now) and send it to the workers."""
+    real_now = clock.real_now()
+    params = {"now": now or clock.now(), "real_now": real_now, "stale": real_now - RESEND_AFTER,
+              "limit": RESEND_LIMIT}  # fmt: skip
+    table = {"timers": SLATimer._meta.db_table}
     result = SweepResult()
     with transaction.atomic(using=OWNER_DB), connections[OWNER_DB].cursor() as cursor:
-        for event in (AutomationJob.Event.SLA_BREACHED, AutomationJob.Event.SLA_WARNING):
-            cursor.execute(_statement(event), {**params, "event": event})
-            rows = cursor.fetchall()
-            if event == AutomationJob.Event.SLA_BREACHED:
-                result.breached = len(rows)
-            else:
-                result.warned = len(rows)
-            for tenant_id, job_id in rows:
-                result.jobs.setdefault(tenant_id, []).append(job_id)
-        if send and result.jobs:
-            transaction.on_commit(lambda: _send(result.jobs), using=OWNER_DB)
+        cursor.execute(_LOST.format(**table), params)
+        lost = cursor.fetchall()
+        result.resent = len(lost)
+        cursor.execute(_BREACH.format(**table), params)
+        breached = cursor.fetchall()
+        cursor.execute(_WARN.format(**table), params)
+        warned = cursor.fetchall()
+        result.breached, result.warned = len(breached), len(warned)
+        for tenant_id, timer_id in (*lost, *breached, *warned):
+            result.timers.setdefault(tenant_id, []).append(timer_id)
+        if send and result.timers:
+            transaction.on_commit(lambda: send_marks(result.timers), using=OWNER_DB)
     return result
 
 
-def _send(jobs: dict[int, list[int]]) -> None:
-    from tickets.tasks import run_automation
+def send_marks(timers: dict[int, list[int]]) -> int:
+    """One handle_sla_marks task per tenant and TASK_CHUNK timers; returns tasks sent."""
+    from .tasks import handle_sla_marks
 
-    for tenant_id, job_ids in jobs.items():
-        for start in range(0, len(job_ids), TASK_CHUNK):
+    sent = 0
+    for tenant_id, ids in timers.items():
+        for start in range(0, len(ids), TASK_CHUNK):
             try:
-                run_automation.delay(tenant_id, job_ids=job_ids[start : start + TASK_CHUNK])
-            except Exception:  # noqa: BLE001 - Redis down: the jobs are rows; the automation sweep sends them
-                return
+                handle_sla_marks.delay(tenant_id, timer_ids=ids[start : start + TASK_CHUNK])
+            except Exception:  # noqa: BLE001 - Redis down: the marks stay; the next sweeps resend
+                return sent
+            sent += 1
+    return sent

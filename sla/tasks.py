@@ -11,7 +11,19 @@ def sweep_sla() -> dict[str, int]:
     from .sweep import sweep
 
     result = sweep()
-    return {"breached": result.breached, "warned": result.warned}
+    return {"breached": result.breached, "warned": result.warned, "resent": result.resent}
+
+
+@tenant_task(bind=True, max_retries=5)
+def handle_sla_marks(self, *, timer_ids: list[int]) -> dict[str, int]:
+    """Record, escalate and alert the warnings and breaches the sweep marked (sla.breaches):
+    once, in one transaction; retried with backoff if it fails (the sweep resends too)."""
+    from .breaches import handle_marks
+
+    try:
+        return handle_marks(timer_ids)
+    except Exception as error:  # noqa: BLE001 - retried; the marks stay until handled
+        raise self.retry(countdown=min(300, 10 * 2**self.request.retries), exc=error) from None
 
 
 @shared_task

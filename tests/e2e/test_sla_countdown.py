@@ -16,19 +16,11 @@ from helpdesk.tenancy.models import Membership
 from tests.e2e.conftest import ARTIFACTS, tenant_url
 from tests.factories import PASSWORD, ContactFactory, MembershipFactory, TenantFactory, make_ticket
 from tests.sla.factories import SLAPolicyFactory
+from tests.sla.helpers import run_pending
 from tickets import services
-from tickets.automation import jobs
-from tickets.automation.models import AutomationJob
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
-
-
-def run_pending(tenant) -> None:
-    with tenant_context(tenant):
-        ids = list(AutomationJob.objects.filter(done_at__isnull=True).values_list("id", flat=True))
-        if ids:
-            jobs.run_many(ids)
 
 
 @pytest.fixture(autouse=True)

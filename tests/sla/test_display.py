@@ -18,19 +18,11 @@ from sla.models import SLATimer
 from sla.sweep import sweep
 from tests.factories import MembershipFactory, make_ticket
 from tests.sla.factories import SLAPolicyFactory
+from tests.sla.helpers import run_pending
 from tickets import services
-from tickets.automation import jobs
-from tickets.automation.models import AutomationJob
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
-
-
-def run_pending(tenant) -> None:
-    with tenant_context(tenant):
-        ids = list(AutomationJob.objects.filter(done_at__isnull=True).values_list("id", flat=True))
-        if ids:
-            jobs.run_many(ids)
 
 
 @pytest.fixture

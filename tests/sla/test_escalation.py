@@ -17,21 +17,14 @@ from sla.models import Escalation, EscalationPolicy, SLATimer
 from sla.sweep import sweep
 from tests.factories import MembershipFactory, make_ticket
 from tests.sla.factories import SLAPolicyFactory
+from tests.sla.helpers import run_pending
 from tickets import services
-from tickets.automation import jobs
-from tickets.automation.models import AutomationJob, Trigger
+from tickets.automation.models import Trigger
 from tickets.models import Team, TeamMember, Ticket, TicketEvent
 from tickets.views.ticket import event_text
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 When = EscalationPolicy.When
-
-
-def run_pending(tenant) -> None:
-    with tenant_context(tenant):
-        ids = list(AutomationJob.objects.filter(done_at__isnull=True).values_list("id", flat=True))
-        if ids:
-            jobs.run_many(ids)
 
 
 @pytest.fixture

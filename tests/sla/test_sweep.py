@@ -12,6 +12,8 @@ from django.db import connections, transaction
 
 from helpdesk.lib import clock
 from helpdesk.tenancy.context import tenant_context
+from sla import breaches
+from sla import sweep as sla_sweep
 from sla.models import SLATimer
 from sla.sweep import sweep
 from tests.factories import ContactFactory, MembershipFactory
@@ -19,8 +21,9 @@ from tests.sla.factories import SLAPolicyFactory
 from tickets import services
 from tickets.automation import jobs
 from tickets.automation.models import AutomationJob
-from tickets.models import Ticket
+from tickets.models import Ticket, TicketEvent
 
+HOT_UPDATES = "SELECT n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'sla_slatimer'"
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 
 
@@ -36,11 +39,6 @@ def open_urgent(tenant, count: int) -> None:
     with tenant_context(tenant):
         ids = list(AutomationJob.objects.filter(done_at__isnull=True).values_list("id", flat=True))
         jobs.run_many(ids)
-
-
-def sla_jobs(tenant, event: str) -> list[AutomationJob]:
-    with tenant_context(tenant):
-        return list(AutomationJob.objects.filter(event=event))
 
 
 def test_two_concurrent_sweeps_mark_every_breach_exactly_once(tenant_a, tenant_b):
@@ -79,10 +77,17 @@ def test_two_concurrent_sweeps_mark_every_breach_exactly_once(tenant_a, tenant_b
     assert sum(r.breached for r in results) == 50  # first response of each ticket, once
     assert sum(r.warned for r in results) == 0  # a breach found in one go is only a breach
     for tenant, count in ((tenant_a, 30), (tenant_b, 20)):
-        breached = sla_jobs(tenant, "sla_breached")
-        assert len(breached) == count
-        assert len({job.data["timer"] for job in breached}) == count
-        assert all(job.tenant_id == tenant.pk for job in breached)
+        assert len(results[0].timers[tenant.pk]) == count
+        with tenant_context(tenant):
+            marked = SLATimer.objects.filter(breached_at__isnull=False)
+            assert marked.count() == count  # each tenant's own, through the owner connection
+            assert not marked.filter(breach_handled_at__isnull=False).exists()
+            breaches.handle_pending()
+            assert marked.filter(breach_handled_at__isnull=False).count() == count
+            events = TicketEvent.objects.filter(kind="sla_breached")
+            assert events.count() == count  # recorded once each
+            breaches.handle_pending()  # again: nothing left to do
+            assert events.count() == count
     assert sweep(now=later, send=False).breached == 0
 
 
@@ -106,10 +111,47 @@ def test_the_sweep_reads_only_due_timers_by_index(tenant_a):
     with connections["owner"].cursor() as cursor:
         cursor.execute("ANALYZE sla_slatimer")
         cursor.execute("SET enable_seqscan = off")
-        cursor.execute(
-            "EXPLAIN SELECT id FROM sla_slatimer WHERE state = 'running' "
-            "AND breached_at IS NULL AND due_at <= now()"
-        )
+        now = clock.now()
+        cursor.execute("EXPLAIN " + sla_sweep._BREACH.format(timers="sla_slatimer"),
+                       {"now": now, "real_now": now})  # fmt: skip
         plan = " ".join(row[0] for row in cursor.fetchall())
         cursor.execute("RESET enable_seqscan")
     assert "slatimer_breach_due" in plan
+
+
+def test_marks_whose_task_was_lost_are_sent_again_by_a_later_sweep(tenant_a):
+    open_urgent(tenant_a, 2)
+    later = clock.now() + timedelta(minutes=61)
+    first = sweep(now=later, send=False)  # marked; the task "lost" (never sent)
+    assert first.breached == 2 and first.resent == 0
+    assert sweep(now=later, send=False).resent == 0  # too soon to call it lost
+    with connections["owner"].cursor() as cursor:  # two minutes pass on the wall clock
+        cursor.execute("UPDATE sla_slatimer SET updated_at = updated_at - interval '3 minutes'")
+    again = sweep(now=later, send=False)
+    assert (again.breached, again.resent) == (0, 2)
+    with tenant_context(tenant_a):
+        breaches.handle_pending()
+    assert sweep(now=later, send=False).resent == 0  # handled: out of the index
+
+
+def test_the_sweeps_update_writes_no_index_entry(tenant_a):
+    """HOT: a marked row's new version stays on its page and no index is touched (as long as
+    no index names breached_at / warned_at and the page has room, as it does when a sweep
+    marks a few rows of a page)."""
+    SLAPolicyFactory(tenant=tenant_a, name="Standard", business_hours=False, position=99,
+                     first_response_minutes=480, resolution_minutes=2880)  # fmt: skip
+    contact = ContactFactory(tenant=tenant_a, user=None)
+    with tenant_context(tenant_a), transaction.atomic():
+        for n in range(20):
+            services.ticket_create(requester=contact, subject=f"Question {n}")
+    open_urgent(tenant_a, 2)
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute(HOT_UPDATES)
+        before = cursor.fetchone()[0]
+    result = sweep(now=clock.now() + timedelta(minutes=61), send=False)
+    assert (result.breached, result.warned) == (2, 0)
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute(HOT_UPDATES)
+        assert cursor.fetchone()[0] - before == 2

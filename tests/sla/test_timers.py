@@ -12,19 +12,11 @@ from sla.models import SLATimer
 from sla.sweep import sweep
 from tests.factories import MembershipFactory, make_ticket
 from tests.sla.factories import SLAPolicyFactory
+from tests.sla.helpers import run_pending
 from tickets import services
-from tickets.automation import jobs
-from tickets.automation.models import AutomationJob
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
-
-
-def run_pending(tenant) -> None:
-    with tenant_context(tenant):
-        ids = list(AutomationJob.objects.filter(done_at__isnull=True).values_list("id", flat=True))
-        if ids:
-            jobs.run_many(ids)
 
 
 def timers(tenant, ticket) -> dict[tuple[str, int], SLATimer]:
@@ -145,6 +137,7 @@ def test_sweep_breaches_once_and_the_worker_side_records_it(tenant_a, urgent_pol
     first = sweep(now=later, send=False)
     assert (first.breached, first.warned) == (0, 1)  # first response past 75 %
     assert sweep(now=later, send=False).warned == 0  # exactly once
+    run_pending(tenant_a)  # the worker tells the warning
     overdue = sweep(now=ticket.created_at + timedelta(minutes=61), send=False)
     assert (overdue.breached, overdue.warned) == (1, 0)
     breached = timers(tenant_a, ticket)[("first_response", 1)]

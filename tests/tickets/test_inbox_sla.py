@@ -18,22 +18,14 @@ from sla.models import SLATimer
 from tests.factories import ContactFactory, MembershipFactory, make_ticket
 from tests.helpers import sign_in
 from tests.sla.factories import SLAPolicyFactory
+from tests.sla.helpers import run_pending
 from tickets import selectors, services
-from tickets.automation import jobs
-from tickets.automation.models import AutomationJob
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 
 INBOX = "/agent/inbox/"
 AT_RISK = "/agent/inbox/?view=at_risk"
-
-
-def run_pending(tenant) -> None:
-    with tenant_context(tenant):
-        ids = list(AutomationJob.objects.filter(done_at__isnull=True).values_list("id", flat=True))
-        if ids:
-            jobs.run_many(ids)
 
 
 @pytest.fixture(autouse=True)

@@ -37,8 +37,6 @@ from .models import AutomationJob
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
-# Written by the SLA sweep (sla.sweep) straight into the outbox, handled by sla.breaches.
-SLA_EVENTS = frozenset({"sla_warning", "sla_breached"})
 LOST_AFTER = timedelta(minutes=1)
 
 
@@ -158,7 +156,7 @@ def _run_batch(job_ids: list[int]) -> dict[str, int]:
                 .select_related("message")
                 .order_by("pk")
             )
-            tickets = _locked_tickets({job.ticket_id for job in jobs})
+            tickets = locked_tickets({job.ticket_id for job in jobs})
             tags = _tag_names(tickets)
             with _batched():
                 for job in jobs:
@@ -261,7 +259,7 @@ def _count(statuses: list[str]) -> dict[str, int]:
     return outcome
 
 
-def _locked_tickets(ids: set[int]) -> dict[int, Ticket]:
+def locked_tickets(ids: set[int]) -> dict[int, Ticket]:
     """The tickets, locked in id order (an agent's edit waits for the job, not clashes)."""
     rows = (
         Ticket.objects.select_for_update(of=("self",))
@@ -294,17 +292,12 @@ def pipeline(
     from .rules import facts_for
 
     if ticket is None:
-        ticket = _locked_tickets({job.ticket_id}).get(job.ticket_id)
+        ticket = locked_tickets({job.ticket_id}).get(job.ticket_id)
     if ticket is None or ticket.merged_into_id:
         return
     body = job.message.body_text if job.message is not None else ""
     facts = facts_for(ticket, body=body, tags=tags, mailbox=job.data.get("mailbox"),
                       automatic=bool(job.data.get("automatic")))  # fmt: skip
-    if job.event in SLA_EVENTS:
-        from sla import breaches
-
-        breaches.handle(job, ticket)  # timeline, escalation policies, alerts
-        return
     if job.event != AutomationJob.Event.CREATED:
         triggers.fire(job, ticket, facts)
     else:

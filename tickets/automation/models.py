@@ -245,8 +245,6 @@ class AutomationJob(TenantModel):
         CUSTOMER_REPLIED = "customer_replied", _("Customer replied")
         AGENT_REPLIED = "agent_replied", _("Agent replied")
         UPDATED = "updated", _("Ticket updated")
-        SLA_WARNING = "sla_warning", _("SLA warning")  # written by the sweep (sla.sweep)
-        SLA_BREACHED = "sla_breached", _("SLA breached")
 
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
     message = models.ForeignKey(
