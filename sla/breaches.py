@@ -63,7 +63,8 @@ def handle_marks(timer_ids: list[int]) -> dict[str, int]:
 
 def handle_pending(limit: int = 1000) -> dict[str, int]:
     """Every marked, unhandled timer of the current tenant (tests; an operator's nudge)."""
-    ids = list(SLATimer.objects.filter(_PENDING).order_by("id").values_list("id", flat=True)[:limit])
+    pending = SLATimer.objects.filter(_PENDING).order_by("id")
+    ids = list(pending.values_list("id", flat=True)[:limit])
     return handle_marks(ids) if ids else {BREACHED: 0, WARNING: 0}
 
 
