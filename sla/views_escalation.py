@@ -52,8 +52,8 @@ def _policies_context() -> dict[str, Any]:
     return {"nav_active": "settings", "rows": rows}
 
 
-def _policy(policy_id: int) -> EscalationPolicy:
-    return get_object_or_404(EscalationPolicy, pk=policy_id)
+def _policy(escalation_id: int) -> EscalationPolicy:
+    return get_object_or_404(EscalationPolicy, pk=escalation_id)
 
 
 def _changed(request: HttpRequest, template: str, context: dict, url: str, pk: int) -> HttpResponse:
@@ -70,8 +70,8 @@ def policy_list(request: HttpRequest) -> HttpResponse:
 
 @staff_required(*ADMINS)
 @require_POST
-def policy_active(request: HttpRequest, policy_id: int) -> HttpResponse:
-    policy = _policy(policy_id)
+def policy_active(request: HttpRequest, escalation_id: int) -> HttpResponse:
+    policy = _policy(escalation_id)
     active = request.POST.get("active") == "1"
     escalation.policy_set_active(policy=policy, actor=request.user, active=active)
     if not request.htmx:
@@ -82,8 +82,8 @@ def policy_active(request: HttpRequest, policy_id: int) -> HttpResponse:
 
 @staff_required(*ADMINS)
 @require_POST
-def policy_move(request: HttpRequest, policy_id: int) -> HttpResponse:
-    policy = _policy(policy_id)
+def policy_move(request: HttpRequest, escalation_id: int) -> HttpResponse:
+    policy = _policy(escalation_id)
     direction = "up" if request.POST.get("direction") == "up" else "down"
     escalation.policy_move(policy=policy, actor=request.user, direction=direction)
     return _changed(request, POLICIES, _policies_context(), "settings:sla_escalations", policy.pk)
@@ -113,21 +113,21 @@ def policy_new(request: HttpRequest) -> HttpResponse:
 
 @staff_required(*ADMINS)
 @require_http_methods(["GET", "POST"])
-def policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
-    return _policy_page(request, _policy(policy_id))
+def policy_edit(request: HttpRequest, escalation_id: int) -> HttpResponse:
+    return _policy_page(request, _policy(escalation_id))
 
 
 @staff_required(*ADMINS)
 @require_http_methods(["GET", "POST"])
-def policy_delete(request: HttpRequest, policy_id: int) -> HttpResponse:
-    policy = _policy(policy_id)
+def policy_delete(request: HttpRequest, escalation_id: int) -> HttpResponse:
+    policy = _policy(escalation_id)
     if request.method == "POST":
         escalation.policy_delete(policy=policy, actor=request.user)
         messages.success(request, _("Deleted the policy “%(name)s”.") % {"name": policy.name})
         return redirect("settings:sla_escalations")
     return render(request, DELETE, {
         "nav_active": "settings", "name": policy.name, "what": _("escalation policy"),
-        "back": reverse("settings:sla_escalation_edit", kwargs={"policy_id": policy.pk}),
+        "back": reverse("settings:sla_escalation_edit", kwargs={"escalation_id": policy.pk}),
         "parent": (reverse("settings:sla_escalations"), _("Escalation policies")),
         "consequence": _("Tickets are no longer escalated by it. Escalations it made stay on "
                          "the tickets' timelines."),
@@ -148,8 +148,8 @@ def _rules_context() -> dict[str, Any]:
     return {"nav_active": "settings", "rows": rows}
 
 
-def _rule(rule_id: int) -> AlertRule:
-    return get_object_or_404(AlertRule, pk=rule_id)
+def _rule(alert_rule_id: int) -> AlertRule:
+    return get_object_or_404(AlertRule, pk=alert_rule_id)
 
 
 @staff_required(*ADMINS)
@@ -160,8 +160,8 @@ def rule_list(request: HttpRequest) -> HttpResponse:
 
 @staff_required(*ADMINS)
 @require_POST
-def rule_active(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = _rule(rule_id)
+def rule_active(request: HttpRequest, alert_rule_id: int) -> HttpResponse:
+    rule = _rule(alert_rule_id)
     active = request.POST.get("active") == "1"
     alerts.rule_set_active(rule=rule, actor=request.user, active=active)
     if not request.htmx:
@@ -172,8 +172,8 @@ def rule_active(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 @staff_required(*ADMINS)
 @require_POST
-def rule_move(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = _rule(rule_id)
+def rule_move(request: HttpRequest, alert_rule_id: int) -> HttpResponse:
+    rule = _rule(alert_rule_id)
     direction = "up" if request.POST.get("direction") == "up" else "down"
     alerts.rule_move(rule=rule, actor=request.user, direction=direction)
     return _changed(request, RULES, _rules_context(), "settings:sla_alerts", rule.pk)
@@ -203,21 +203,21 @@ def rule_new(request: HttpRequest) -> HttpResponse:
 
 @staff_required(*ADMINS)
 @require_http_methods(["GET", "POST"])
-def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
-    return _rule_page(request, _rule(rule_id))
+def rule_edit(request: HttpRequest, alert_rule_id: int) -> HttpResponse:
+    return _rule_page(request, _rule(alert_rule_id))
 
 
 @staff_required(*ADMINS)
 @require_http_methods(["GET", "POST"])
-def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = _rule(rule_id)
+def rule_delete(request: HttpRequest, alert_rule_id: int) -> HttpResponse:
+    rule = _rule(alert_rule_id)
     if request.method == "POST":
         alerts.rule_delete(rule=rule, actor=request.user)
         messages.success(request, _("Deleted the alert rule “%(name)s”.") % {"name": rule.name})
         return redirect("settings:sla_alerts")
     return render(request, DELETE, {
         "nav_active": "settings", "name": rule.name, "what": _("alert rule"),
-        "back": reverse("settings:sla_alert_edit", kwargs={"rule_id": rule.pk}),
+        "back": reverse("settings:sla_alert_edit", kwargs={"alert_rule_id": rule.pk}),
         "parent": (reverse("settings:sla_alerts"), _("Alert rules")),
         "consequence": _("Nobody is alerted by it any more, and chains it started stop."),
     })  # fmt: skip

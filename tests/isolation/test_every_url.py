@@ -10,6 +10,8 @@ so every view anyone adds is exercised here automatically.
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -101,6 +103,11 @@ SAMPLE_KWARGS = {
     "notification_id": lambda objs: objs["notification"].pk,
     "rule_id": lambda objs: objs["routing_rule"].pk,
     "auto_reply_id": lambda objs: objs["auto_reply"].pk,
+    "policy_id": lambda objs: objs["sla_policy"].pk,
+    "calendar_id": lambda objs: objs["calendar"].pk,
+    "date_id": lambda objs: objs["calendar_date"].pk,
+    "escalation_id": lambda objs: objs["escalation_policy"].pk,
+    "alert_rule_id": lambda objs: objs["alert_rule"].pk,
 }
 
 
@@ -132,6 +139,7 @@ def victim(tenant_a, admin, settings, tmp_path):
     """One object of every kind in tenant A, for URLs that take an id."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from sla import models as sla_models
     from tests.factories import make_ticket
     from tickets import models as t
     from tickets.automation import models as automation
@@ -150,6 +158,7 @@ def victim(tenant_a, admin, settings, tmp_path):
             attachments=[SimpleUploadedFile("secret.txt", b"secret", "text/plain")],
         )
         team = t.Team.objects.create(name="Victim team")
+        calendar = sla_models.BusinessCalendar.objects.create(name="Victim secret hours")
         objs = {
             "membership": membership,
             "token": token,
@@ -196,6 +205,19 @@ def victim(tenant_a, admin, settings, tmp_path):
             ),
             "auto_reply": automation.AutoReply.objects.create(
                 name="Victim secret reply", subject="secret", body="secret"
+            ),
+            "calendar": calendar,
+            "calendar_date": sla_models.CalendarDate.objects.create(
+                calendar=calendar, date=date(2026, 12, 24), name="Victim secret closure"
+            ),
+            "sla_policy": sla_models.SLAPolicy.objects.create(
+                name="Victim secret SLA", calendar=calendar, first_response_minutes=60
+            ),
+            "escalation_policy": sla_models.EscalationPolicy.objects.create(
+                name="Victim secret escalation", when="sla_breached"
+            ),
+            "alert_rule": sla_models.AlertRule.objects.create(
+                name="Victim secret alert", event="sla_breached", level="critical"
             ),
         }
     forget_host_cache()

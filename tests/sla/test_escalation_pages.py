@@ -61,7 +61,7 @@ def test_policy_create_list_edit_and_audit(admin_client, tenant_a, teams):
     page = admin_client.get(reverse("settings:sla_escalations")).content.decode()
     assert "Breach → Tier 2" in page and "First response" in page
     assert "move to the next tier" in page
-    edit = reverse("settings:sla_escalation_edit", kwargs={"policy_id": policy.pk})
+    edit = reverse("settings:sla_escalation_edit", kwargs={"escalation_id": policy.pk})
     post = {"name": "Third reply", "when": "customer_replies", "target": "team",
             "to_team": str(teams["two"].pk)}  # fmt: skip
     response = admin_client.post(edit, post)
@@ -90,15 +90,15 @@ def test_policy_names_are_unique_case_blind(admin_client, tenant_a):
 
 def test_policy_pause_move_and_delete(admin_client, tenant_a):
     first, second = make_policy(tenant_a, position=1), make_policy(tenant_a, "Other", position=2)
-    active = reverse("settings:sla_escalation_active", kwargs={"policy_id": first.pk})
+    active = reverse("settings:sla_escalation_active", kwargs={"escalation_id": first.pk})
     response = admin_client.post(active, {"active": "0"}, **HTMX)
     assert response.status_code == 200 and 'id="rows"' in response.content.decode()
-    move = reverse("settings:sla_escalation_move", kwargs={"policy_id": second.pk})
+    move = reverse("settings:sla_escalation_move", kwargs={"escalation_id": second.pk})
     admin_client.post(move, {"direction": "up"})
     with tenant_context(tenant_a):
         assert list(EscalationPolicy.objects.values_list("name", "is_active")) == [
             ("Other", True), ("Breach → Tier 2", False)]  # fmt: skip
-    delete = reverse("settings:sla_escalation_delete", kwargs={"policy_id": first.pk})
+    delete = reverse("settings:sla_escalation_delete", kwargs={"escalation_id": first.pk})
     assert "cannot be undone" in admin_client.get(delete).content.decode()
     assert admin_client.post(delete).status_code == 302
     with tenant_context(tenant_a):
@@ -129,13 +129,13 @@ def test_alert_rule_create_with_chain_and_webhook_checks(admin_client, tenant_a,
 
 def test_alert_rule_pause_move_delete(admin_client, tenant_a):
     rule = make_rule(tenant_a)
-    admin_client.post(reverse("settings:sla_alert_active", kwargs={"rule_id": rule.pk}),
+    admin_client.post(reverse("settings:sla_alert_active", kwargs={"alert_rule_id": rule.pk}),
                       {"active": "0"})  # fmt: skip
-    admin_client.post(reverse("settings:sla_alert_move", kwargs={"rule_id": rule.pk}),
+    admin_client.post(reverse("settings:sla_alert_move", kwargs={"alert_rule_id": rule.pk}),
                       {"direction": "down"})  # fmt: skip
     with tenant_context(tenant_a):
         assert not AlertRule.objects.get().is_active
-    admin_client.post(reverse("settings:sla_alert_delete", kwargs={"rule_id": rule.pk}))
+    admin_client.post(reverse("settings:sla_alert_delete", kwargs={"alert_rule_id": rule.pk}))
     with tenant_context(tenant_a):
         assert not AlertRule.objects.exists()
 
@@ -154,17 +154,17 @@ def test_other_tenants_rows_and_tickets_are_404(client, tenant_a, tenant_b, outs
     policy, rule = make_policy(tenant_a), make_rule(tenant_a)
     ticket = make_ticket(tenant_a)
     urls = [
-        reverse("settings:sla_escalation_edit", kwargs={"policy_id": policy.pk}),
-        reverse("settings:sla_escalation_delete", kwargs={"policy_id": policy.pk}),
-        reverse("settings:sla_alert_edit", kwargs={"rule_id": rule.pk}),
-        reverse("settings:sla_alert_delete", kwargs={"rule_id": rule.pk}),
+        reverse("settings:sla_escalation_edit", kwargs={"escalation_id": policy.pk}),
+        reverse("settings:sla_escalation_delete", kwargs={"escalation_id": policy.pk}),
+        reverse("settings:sla_alert_edit", kwargs={"alert_rule_id": rule.pk}),
+        reverse("settings:sla_alert_delete", kwargs={"alert_rule_id": rule.pk}),
         reverse("sla:escalate", kwargs={"number": ticket.number}),
     ]
     sign_in(client, outsider, tenant_b)  # an administrator of tenant B, on B's host
     for url in urls:
         assert client.get(url).status_code == 404, url
-    posts = [reverse("settings:sla_escalation_active", kwargs={"policy_id": policy.pk}),
-             reverse("settings:sla_alert_active", kwargs={"rule_id": rule.pk}),
+    posts = [reverse("settings:sla_escalation_active", kwargs={"escalation_id": policy.pk}),
+             reverse("settings:sla_alert_active", kwargs={"alert_rule_id": rule.pk}),
              reverse("sla:escalate", kwargs={"number": ticket.number})]  # fmt: skip
     for url in posts:
         assert client.post(url, {"active": "0", "note": "x"}).status_code == 404, url
