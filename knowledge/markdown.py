@@ -68,8 +68,9 @@ def render(markdown: str) -> str:
 def html_to_text(markup: str) -> str:
     """Plain text of rendered HTML (for search and snippets): block ends become line breaks."""
     text = re.sub(r"(?i)<br\s*/?>|</(p|div|li|tr|h[1-6]|pre|blockquote)>", "\n", markup)
+    text = re.sub(r"(?i)</t[dh]>", " ", text)
     text = re.sub(r"(?i)<img[^>]*alt=\"([^\"]*)\"[^>]*>", r" \1 ", text)
-    text = re.sub(r"<[^>]+>", " ", text)
+    text = re.sub(r"<[^>]+>", "", text)
     text = html.unescape(text)
     text = re.sub(r"[ \t\u00a0]+", " ", text)
     return re.sub(r"\s*\n\s*", "\n", text).strip()

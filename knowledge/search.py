@@ -41,6 +41,7 @@ MAX_QUERY_CHARS = 200
 MAX_SEARCH_BODY = 100_000
 TRIGRAM_THRESHOLD = 0.2
 SNIPPET_CHARS = 180
+CANDIDATES = 100  # best by ts_rank_cd, re-scored in full (_full_text)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _SAFE_TOKEN = re.compile(r"[^\w]")
 
@@ -166,23 +167,34 @@ def _where(
 
 def _full_text(where: str, params: list, words: list[str], phrase: str, limit: int,
                offset: int) -> list[tuple[int, float]]:  # fmt: skip
-    """(id, score) of the articles containing any of `words`, best first."""
+    """(id, score) of the articles containing any of `words`, best first.
+
+    Two steps, so each article's vector is read as few times as possible: the candidates
+    matching any word, ranked by ts_rank_cd (title words weigh most), keep the best
+    CANDIDATES; those are scored on how many of the words they hold, in the text and in the
+    title (a weight-A match), and the whole query in the title."""
     terms = [f"{w}:*" for w in words]
     any_term = " | ".join(terms)
-    matched = " + ".join("(a.search_vector @@ to_tsquery('simple', %s))::int" for _ in terms)
-    in_title = " + ".join("(t.tv @@ to_tsquery('simple', %s))::int" for _ in terms)
+    matched = " + ".join("(c.v @@ to_tsquery('simple', %s))::int" for _ in terms)
+    in_title = " + ".join("(c.v @@ to_tsquery('simple', %s))::int" for _ in terms)
+    title_terms = [f"{w}:*A" for w in words]
     sql = f"""
-        SELECT a.id,
+        SELECT c.id,
                ({matched}) * 1.0 + ({in_title}) * 0.5
-               + CASE WHEN strpos(a.search_title, %s) > 0 THEN 1.0 ELSE 0 END
-               + ts_rank_cd(a.search_vector, to_tsquery('simple', %s), 1) AS score
-        FROM knowledge_article a
-        CROSS JOIN LATERAL (SELECT to_tsvector('simple', a.search_title) AS tv) t
-        WHERE {where} AND a.search_vector @@ to_tsquery('simple', %s)
-        ORDER BY score DESC, a.id DESC
+               + CASE WHEN strpos(c.st, %s) > 0 THEN 1.0 ELSE 0 END + c.rank AS score
+        FROM (
+            SELECT a.id, a.search_vector AS v, a.search_title AS st,
+                   ts_rank_cd(a.search_vector, to_tsquery('simple', %s), 1) AS rank
+            FROM knowledge_article a
+            WHERE {where} AND a.search_vector @@ to_tsquery('simple', %s)
+            ORDER BY rank DESC, a.id DESC
+            LIMIT %s
+        ) c
+        ORDER BY score DESC, c.id DESC
         LIMIT %s OFFSET %s
     """  # noqa: S608 - every value is a parameter; the SQL is built from fixed pieces
-    args = [*terms, *terms, phrase, any_term, *params, any_term, limit, offset]
+    candidates = max(CANDIDATES, offset + limit)
+    args = [*terms, *title_terms, phrase, any_term, *params, any_term, candidates, limit, offset]
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
