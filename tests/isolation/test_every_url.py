@@ -14,6 +14,7 @@ from datetime import date
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from channels_in.models import ChatSession, InboundEmail, Mailbox, MessagingChannel
@@ -108,6 +109,12 @@ SAMPLE_KWARGS = {
     "date_id": lambda objs: objs["calendar_date"].pk,
     "escalation_id": lambda objs: objs["escalation_policy"].pk,
     "alert_rule_id": lambda objs: objs["alert_rule"].pk,
+    "article_id": lambda objs: objs["article"].pk,
+    "version_id": lambda objs: objs["article_version"].pk,
+    "file_id": lambda objs: objs["article_file"].pk,
+    "category_id": lambda objs: objs["kb_section"].category_id,
+    "section_id": lambda objs: objs["kb_section"].pk,
+    "faq_id": lambda objs: objs["faq"].pk,
 }
 
 
@@ -219,9 +226,27 @@ def victim(tenant_a, admin, settings, tmp_path):
             "alert_rule": sla_models.AlertRule.objects.create(
                 name="Victim secret alert", event="sla_breached", level="critical"
             ),
+            **_knowledge_victims(admin),
         }
     forget_host_cache()
     return objs
+
+
+def _knowledge_victims(admin) -> dict:
+    from knowledge import services as kb
+
+    category = kb.category_save(actor=admin, name="Victim secret category")
+    section = kb.section_save(actor=admin, category=category, name="Victim secret section")
+    article = kb.article_create(actor=admin, section=section, title="Victim secret article",
+                                body="secret", language="en")  # fmt: skip
+    upload = SimpleUploadedFile("secret.png", b"\x89PNG secret", "image/png")
+    return {
+        "kb_section": section,
+        "article": article,
+        "article_version": article.versions.first(),
+        "article_file": kb.attachment_add(article=article, upload=upload, actor=admin),
+        "faq": kb.faq_save(actor=admin, name="Victim secret FAQ", language="en"),
+    }
 
 
 def url_for(name, params, objs):
