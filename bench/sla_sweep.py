@@ -22,10 +22,10 @@ The issue's target: "1,000,000 open tickets over 100 tenants with 1 % due: one s
    one clock in its warning window and not yet warned. The big tables' indexes and foreign
    keys are dropped for the load and re-created; then ANALYZE.
 3. Measures `sla.sweep.sweep(now=<the fixed now>, send=False)` — the real code on the owner
-   connection — `--runs` times, each on freshly reset marks (the marks restored from a snapshot
-   and the queued jobs deleted, then VACUUM ANALYZE, untimed); EXPLAIN (ANALYZE, BUFFERS) of both
-   statements (rolled back); with `--send`, the tasks sent to a Redis queue of the bench's own
-   (`sla.sweep._send`, what the sweep does on commit), purged afterwards. Then, as the runtime
+   connection — `--runs` times, each on freshly reset marks (restored from a snapshot, then
+   VACUUM ANALYZE, untimed); EXPLAIN (ANALYZE, BUFFERS) of both statements (rolled back); with
+   `--send`, the tasks sent to a Redis queue of the bench's own (`sla.sweep.send_marks`, what
+   the sweep does on commit), purged afterwards. Then, as the runtime
    role in tenant context, `sla.timers.recompute` and a priority change through
    `tickets.services.ticket_update` for `--samples` random open tickets, each in a transaction
    rolled back: p50 / p95 / max in ms and SQL queries per call.
@@ -61,7 +61,8 @@ OUTAGE = timedelta(minutes=60)  # forced breaches: due within the last 60 minute
 TIMER_COLUMNS = (
     "id", "tenant_id", "ticket_id", "kind", "cycle", "state", "policy_id", "policy_name",
     "target_minutes", "business_hours", "started_at", "pauses", "paused_at", "due_at",
-    "warn_at", "warned_at", "breached_at", "achieved_at", "updated_at",
+    "warn_at", "warned_at", "breached_at", "achieved_at", "updated_at", "warning_handled_at",
+    "breach_handled_at",
 )  # fmt: skip
 COLUMNS = {**{t: inbox.COLUMNS[t] for t in (
     "tenancy_tenant", "accounts_user", "tenancy_membership", "tickets_team", "tickets_teammember",
@@ -338,6 +339,7 @@ class Generator:
             "t" if policy.business_hours else "f", sql_ts(timer.started), pauses,
             sql_ts(timer.paused_at), sql_ts(due), sql_ts(warn), sql_ts(warned), sql_ts(breached),
             sql_ts(timer.achieved), sql_ts(now),
+            sql_ts(warned), sql_ts(breached),  # earlier marks: handled by the worker back then
         )) + "\n"  # fmt: skip
 
 
@@ -428,11 +430,8 @@ def wanted(args: argparse.Namespace) -> str:
 
 
 def reset(target: _db.Target) -> None:
-    """Untimed: the due timers' marks as before the first sweep, the sweep's jobs deleted,
-    then VACUUM ANALYZE of both tables (so every run starts from the same state)."""
-    from tickets.automation.models import AutomationJob
-
-    events = [AutomationJob.Event.SLA_BREACHED.value, AutomationJob.Event.SLA_WARNING.value]
+    """Untimed: the due timers' marks as before the first sweep, then VACUUM ANALYZE (which
+    also prunes the previous run's row versions, as autovacuum does between real sweeps)."""
     with _db.connect(target.owner_url, autocommit=True) as owner:
         owner.execute(
             f"UPDATE sla_slatimer t SET warned_at = s.warned_at, breached_at = s.breached_at "
@@ -440,9 +439,7 @@ def reset(target: _db.Target) -> None:
             "AND (t.warned_at IS DISTINCT FROM s.warned_at OR t.breached_at IS DISTINCT FROM "
             "s.breached_at)"
         )
-        owner.execute("DELETE FROM tickets_automationjob WHERE event = ANY(%s)", [events])
         owner.execute("VACUUM ANALYZE sla_slatimer")
-        owner.execute("VACUUM ANALYZE tickets_automationjob")
         # Keep a checkpoint out of the timed statement (needs pg_checkpoint or a superuser).
         with contextlib.suppress(Exception):
             owner.execute("CHECKPOINT")
@@ -468,10 +465,10 @@ def measure_sweep(target: _db.Target, now: datetime, runs: int) -> dict:
         started = time.perf_counter()
         result = sweep(now=now, send=False)
         times.append((time.perf_counter() - started) * 1000)
-        jobs = sum(len(ids) for ids in result.jobs.values())
-        print(f"  run {run + 1}: {times[-1]:7.1f} ms — {result.breached:,} breached, "
-              f"{result.warned:,} warned, {jobs:,} jobs in {len(result.jobs)} tenants",
-              flush=True)  # fmt: skip
+        parts = ", ".join(f"{k} {v:.0f} ms" for k, v in result.timings.items())
+        print(f"  run {run + 1}: {times[-1]:7.1f} ms ({parts}, commit the rest) — "
+              f"{result.breached:,} breached, {result.warned:,} warned in "
+              f"{len(result.timers)} tenants", flush=True)  # fmt: skip
     return {"times": times, "result": result}
 
 
@@ -481,18 +478,14 @@ def explain_sweep(target: _db.Target, now: datetime) -> None:
     from django.utils import timezone
 
     from helpdesk.tenancy.routers import OWNER_DB
-    from sla.sweep import _statement
-    from tickets.automation.models import AutomationJob
+    from sla.sweep import _BREACH, _WARN
 
     reset(target)
     params = {"now": now, "real_now": timezone.now()}
     with transaction.atomic(using=OWNER_DB), connections[OWNER_DB].cursor() as cursor:
-        # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: the outbox rows' checks run
-        # at COMMIT. Immediate here, so EXPLAIN shows what they cost ("Trigger for constraint").
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for event in (AutomationJob.Event.SLA_BREACHED, AutomationJob.Event.SLA_WARNING):
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + _statement(event),
-                           {**params, "event": event})  # fmt: skip
+        for event, statement in (("breach", _BREACH), ("warning", _WARN)):
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement.format(timers="sla_slatimer"),
+                           params)  # fmt: skip
             print(f"\nEXPLAIN (ANALYZE, BUFFERS) of the {event} statement:")
             for (line,) in cursor.fetchall():
                 print("    " + line)
@@ -500,18 +493,18 @@ def explain_sweep(target: _db.Target, now: datetime) -> None:
 
 
 def measure_send(target: _db.Target, now: datetime) -> tuple[float, float, int]:
-    """The tasks the sweep sends on commit (sla.sweep._send), to a Redis queue of our own:
+    """The tasks the sweep sends on commit (sla.sweep.send_marks), to a Redis queue of our own:
     once on a new broker connection, once more on the warm one (as a worker's beat task)."""
     from helpdesk.celery import app
-    from sla.sweep import TASK_CHUNK, _send, sweep
+    from sla.sweep import TASK_CHUNK, send_marks, sweep
 
     reset(target)
     result = sweep(now=now, send=False)
-    tasks = sum(math.ceil(len(ids) / TASK_CHUNK) for ids in result.jobs.values())
+    tasks = sum(math.ceil(len(ids) / TASK_CHUNK) for ids in result.timers.values())
     times = []
     for _ in range(2):
         started = time.perf_counter()
-        _send(result.jobs)
+        send_marks(result.timers)
         times.append((time.perf_counter() - started) * 1000)
     with app.connection_for_write() as connection:
         sent = connection.default_channel.queue_purge(os.environ["CELERY_TASK_DEFAULT_QUEUE"])
@@ -677,16 +670,15 @@ def main() -> None:
         if not args.keep:
             _db.drop_database(target)
     times, result = sweep["times"], sweep["result"]
-    jobs = sum(len(ids) for ids in result.jobs.values())
-    print("\n| measure | median ms | p95 ms | min ms | max ms | marked | jobs queued |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("\n| measure | median ms | p95 ms | min ms | max ms | marked |")
+    print("|---|---:|---:|---:|---:|---:|")
     print(f"| sweep, {breach_due:,} due + {warn_due:,} warning of {tickets:,} open "
           f"({args.runs} runs) | {statistics.median(times):.0f} | {pct(times, 0.95):.0f} | "
           f"{min(times):.0f} | {max(times):.0f} | {result.breached:,} breached, "
-          f"{result.warned:,} warned | {jobs:,} |")  # fmt: skip
+          f"{result.warned:,} warned |")  # fmt: skip
     if send:
-        print(f"| sending the tasks (sla.sweep._send, Redis): new connection / warm | "
-              f"{send[0]:.0f} / {send[1]:.0f} | | | | {send[2]:,} tasks | |")  # fmt: skip
+        print(f"| sending the tasks (sla.sweep.send_marks, Redis): new connection / warm | "
+              f"{send[0]:.0f} / {send[1]:.0f} | | | | {send[2]:,} tasks |")  # fmt: skip
 
 
 if __name__ == "__main__":

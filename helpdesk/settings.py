@@ -240,7 +240,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-idle-triggers": {"task": "tickets.tasks.sweep_idle_triggers", "schedule": 300.0},
 }
 CELERY_BEAT_SCHEDULE["sweep-sla"] = {"task": "sla.tasks.sweep_sla", "schedule": 60.0}
-CELERY_BEAT_SCHEDULE["sweep-alert-chains"] = {"task": "sla.tasks.sweep_alert_chains", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["resend-lost-sla-marks"] = {
+    "task": "sla.tasks.resend_lost_sla_marks",
+    "schedule": 300.0,
+}
+CELERY_BEAT_SCHEDULE["sweep-alert-chains"] = {
+    "task": "sla.tasks.sweep_alert_chains",
+    "schedule": 60.0,
+}
 # Knowledge base: review reminders for stale articles, search-log retention (daily).
 CELERY_BEAT_SCHEDULE["kb-remind-stale"] = {
     "task": "knowledge.tasks.remind_stale_articles",

@@ -19,11 +19,14 @@ for OWNER_DB) — with two set-based UPDATEs that mark the due timers and return
 - After commit, one `handle_sla_marks` task per tenant and 100 timers; the worker records
   the marks, escalates and alerts, and sets *_handled_at in the same transaction
   (sla.breaches). Marks still unhandled two minutes after they were made (Redis was down at
-  commit, the task died) are sent again by the next sweep: nothing depends on Redis being up.
+  commit, the task died) are sent again by `resend_lost` (beat, every 5 minutes, read-only and
+  apart from the marking so the minute's sweep stays two statements): nothing depends on
+  Redis being up.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -70,28 +73,44 @@ class SweepResult:
     warned: int = 0
     resent: int = 0
     timers: dict[int, list[int]] = field(default_factory=dict)  # tenant id → timer ids
+    timings: dict[str, float] = field(default_factory=dict)  # statement → milliseconds
 
 
 def sweep(*, now: datetime | None = None, send: bool = True) -> SweepResult:
     """Mark what is due at `now` (default: the SLA clock's now) and send it to the workers."""
-    real_now = clock.real_now()
-    params = {"now": now or clock.now(), "real_now": real_now, "stale": real_now - RESEND_AFTER,
-              "limit": RESEND_LIMIT}  # fmt: skip
+    params = {"now": now or clock.now(), "real_now": clock.real_now()}
     table = {"timers": SLATimer._meta.db_table}
     result = SweepResult()
     with transaction.atomic(using=OWNER_DB), connections[OWNER_DB].cursor() as cursor:
-        cursor.execute(_LOST.format(**table), params)
-        lost = cursor.fetchall()
-        result.resent = len(lost)
-        cursor.execute(_BREACH.format(**table), params)
-        breached = cursor.fetchall()
-        cursor.execute(_WARN.format(**table), params)
-        warned = cursor.fetchall()
-        result.breached, result.warned = len(breached), len(warned)
-        for tenant_id, timer_id in (*lost, *breached, *warned):
-            result.timers.setdefault(tenant_id, []).append(timer_id)
+        for name, statement in (("breach", _BREACH), ("warning", _WARN)):
+            started = time.perf_counter()
+            cursor.execute(statement.format(**table), params)
+            rows = cursor.fetchall()
+            result.timings[name] = (time.perf_counter() - started) * 1000
+            if name == "breach":
+                result.breached = len(rows)
+            else:
+                result.warned = len(rows)
+            for tenant_id, timer_id in rows:
+                result.timers.setdefault(tenant_id, []).append(timer_id)
         if send and result.timers:
             transaction.on_commit(lambda: send_marks(result.timers), using=OWNER_DB)
+    return result
+
+
+def resend_lost(*, now: datetime | None = None, send: bool = True) -> SweepResult:
+    """Beat, every few minutes: marks still unhandled RESEND_AFTER after they were made (the
+    task was lost: Redis down at commit, a worker gone) are sent again. Read-only."""
+    real_now = clock.real_now()
+    params = {"now": now or clock.now(), "stale": real_now - RESEND_AFTER, "limit": RESEND_LIMIT}
+    result = SweepResult()
+    with connections[OWNER_DB].cursor() as cursor:
+        cursor.execute(_LOST.format(timers=SLATimer._meta.db_table), params)
+        for tenant_id, timer_id in cursor.fetchall():
+            result.timers.setdefault(tenant_id, []).append(timer_id)
+            result.resent += 1
+    if send and result.timers:
+        send_marks(result.timers)
     return result
 
 

@@ -11,7 +11,15 @@ def sweep_sla() -> dict[str, int]:
     from .sweep import sweep
 
     result = sweep()
-    return {"breached": result.breached, "warned": result.warned, "resent": result.resent}
+    return {"breached": result.breached, "warned": result.warned}
+
+
+@shared_task
+def resend_lost_sla_marks() -> int:
+    """Beat, every 5 minutes: warnings and breaches marked but not handled (sla.sweep)."""
+    from .sweep import resend_lost
+
+    return resend_lost().resent
 
 
 @tenant_task(bind=True, max_retries=5)
