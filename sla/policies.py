@@ -15,6 +15,7 @@ higher of their own and their organization's), category and team (team ids as te
 
 from __future__ import annotations
 
+import threading
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -126,18 +127,62 @@ def _holds(condition: dict, facts: dict[str, str]) -> bool:
     return inside if condition.get("op") == "in" else not inside
 
 
-def active_policies() -> list[SLAPolicy]:
-    """The tenant's active policies in order: one query, or once per automation batch."""
+@dataclass(frozen=True)
+class _Config:
+    policies: tuple[SLAPolicy, ...]
+    default: BusinessCalendar | None
+
+
+_configs: dict[tuple, _Config] = {}
+_configs_lock = threading.Lock()
+CONFIGS_MAX = 1000
+# One round trip says whether the tenant's SLA configuration changed: a digest of every
+# column of its policies and calendars (tens of rows), so any write counts, even a bulk
+# UPDATE that skips save(). (A calendar's dates bump the calendar, sla.services.)
+_STAMP = """
+SELECT (SELECT md5(coalesce(string_agg(p::text, ',' ORDER BY p.id), ''))
+        FROM sla_slapolicy p WHERE p.tenant_id = %(t)s),
+       (SELECT md5(coalesce(string_agg(c::text, ',' ORDER BY c.id), ''))
+        FROM sla_businesscalendar c WHERE c.tenant_id = %(t)s)
+"""
+
+
+def _config() -> _Config:
+    """The tenant's active policies (in order, calendars selected) and default calendar:
+    kept in-process per configuration stamp, so a ticket's recompute costs one small query
+    for it (none inside an automation batch, which asks once)."""
+    from django.db import connection
+
     from helpdesk.tenancy.context import require_current_tenant
     from tickets.automation.jobs import per_batch
 
-    from .models import SLAPolicy
+    from .models import BusinessCalendar, SLAPolicy
 
-    def load() -> list[SLAPolicy]:
+    tenant_id = require_current_tenant().pk
+
+    def load() -> _Config:
+        with connection.cursor() as cursor:
+            cursor.execute(_STAMP, {"t": tenant_id})
+            key = (tenant_id, *cursor.fetchone())
+        with _configs_lock:
+            found = _configs.get(key)
+        if found is not None:
+            return found
         rows = SLAPolicy.objects.filter(is_active=True).select_related("calendar")
-        return list(rows.order_by("position", "id"))
+        made = _Config(tuple(rows.order_by("position", "id")),
+                       BusinessCalendar.objects.filter(is_default=True).first())  # fmt: skip
+        with _configs_lock:
+            if len(_configs) >= CONFIGS_MAX:
+                _configs.clear()
+            _configs[key] = made
+        return made
 
-    return per_batch(("sla-policies", require_current_tenant().pk), load)
+    return per_batch(("sla-config", tenant_id), load)
+
+
+def active_policies() -> tuple[SLAPolicy, ...]:
+    """The tenant's active policies in position order (cached per configuration stamp)."""
+    return _config().policies
 
 
 def policy_for(ticket: Ticket) -> SLAPolicy | None:
@@ -162,9 +207,8 @@ def targets_for(policy: SLAPolicy, priority: str) -> dict[str, int | None]:
 
 
 def default_calendar() -> BusinessCalendar | None:
-    from .models import BusinessCalendar
-
-    return BusinessCalendar.objects.filter(is_default=True).first()
+    """The tenant's default calendar (cached with the policies)."""
+    return _config().default
 
 
 @dataclass(frozen=True)

@@ -77,18 +77,9 @@ def _skip(ticket: Ticket) -> bool:
 
 
 def _calendar(policy: SLAPolicy | None) -> calmath.Calendar:
-    from tickets.automation.jobs import per_batch
-
     from .selectors import calendar_for
 
-    if policy is None:
-        return calmath.ALWAYS_OPEN
-    if not policy.business_hours or policy.calendar_id:
-        return calendar_for(policy)
-    from helpdesk.tenancy.context import require_current_tenant
-
-    return per_batch(("sla-default-calendar", require_current_tenant().pk),
-                     lambda: calendar_for(policy))  # fmt: skip
+    return calmath.ALWAYS_OPEN if policy is None else calendar_for(policy)
 
 
 def timer_calendar(timer: SLATimer) -> calmath.Calendar:
@@ -348,8 +339,7 @@ def recompute(ticket: Ticket, *, reason: str = "", now: datetime | None = None) 
     if _skip(ticket):
         return []
     now = now or wallclock.now()
-    every = list(SLATimer.objects.filter(ticket=ticket).select_for_update(of=("self",))
-                 .select_related("policy__calendar").order_by("id"))  # fmt: skip
+    every = list(SLATimer.objects.filter(ticket=ticket).select_for_update().order_by("id"))
     if not every:
         return start(ticket, now=now, fresh=True)
     policy = policy_for(ticket)

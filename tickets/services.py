@@ -487,7 +487,11 @@ def ticket_update(
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TicketError(f"Not editable: {', '.join(sorted(unknown))}")
-    current = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    current = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("requester__organization")
+        .get(pk=ticket.pk)
+    )
     if version is not None and current.version != version:
         theirs = [f for f in changes if getattr(current, f) != getattr(ticket, f)]
         raise ConflictError(current, theirs or list(changes))
