@@ -10,6 +10,9 @@ from channels_in.messaging.models import MessagingThread
 from channels_in.models import Mailbox, MessagingChannel
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership
+from sla.demo import seed_sla
+from sla.demo_escalation import seed_escalation
+from sla.models import AlertRule, BusinessCalendar, EscalationPolicy, SLAPolicy
 from tests.e2e.conftest import ARTIFACTS, tenant_url
 from tests.factories import (
     PASSWORD,
@@ -57,6 +60,19 @@ STAFF_PAGES = [
     "/settings/auto-replies/",
     "/settings/auto-replies/new/",
     "/settings/agents/",
+    "/agent/inbox/?view=at_risk",
+    "/settings/sla/",
+    "/settings/sla/new/",
+    "/settings/sla/{policy}/",
+    "/settings/sla/calendars/",
+    "/settings/sla/calendars/{calendar}/",
+    "/settings/sla/escalations/",
+    "/settings/sla/escalations/{escalation}/",
+    "/settings/sla/alerts/",
+    "/settings/sla/alerts/{alert}/",
+    "/agent/tickets/1/escalate/",
+    "/agent/kb/",
+    "/agent/kb/new/",
 ]
 ANONYMOUS_PAGES = [
     "/", "/accounts/login/", "/accounts/password-reset/", "/accounts/signup/",
@@ -101,6 +117,8 @@ def acme(transactional_db):
             token="tg-hook-secret",
         )  # fmt: skip
         MessagingThread.objects.create(channel=bot, ticket=Ticket.objects.get(), identity="1111")
+        seed_sla(tenant)  # calendar (China's holidays), three policies, the ticket's clocks
+        seed_escalation(tenant)  # breach → Tier 2, a critical alert with a chain
         MessagingChannel.objects.create(
             provider="wechat", name="Acme 微信公众号", app_id="wx5d94a7bcdbe6b9aa",
             app_secret="wx-app-secret", token="wechat-token", is_active=False,
@@ -147,10 +165,16 @@ def test_pages(browser, live_server, acme, lang, size):
         check(page, f"anon{path}", lang, size)
     sign_in(page, live_server, acme, "admin@acme.test")
     with tenant_context(acme):
-        mailbox = Mailbox.objects.get().pk
-        channel = MessagingChannel.objects.get(provider="telegram").pk
+        ids = {
+            "mailbox": Mailbox.objects.get().pk,
+            "channel": MessagingChannel.objects.get(provider="telegram").pk,
+            "policy": SLAPolicy.objects.order_by("position").first().pk,
+            "calendar": BusinessCalendar.objects.get(is_default=True).pk,
+            "escalation": EscalationPolicy.objects.get().pk,
+            "alert": AlertRule.objects.get().pk,
+        }
     for path in STAFF_PAGES:
-        page.goto(tenant_url(live_server, acme, path.format(mailbox=mailbox, channel=channel)))
+        page.goto(tenant_url(live_server, acme, path.format(**ids)))
         check(page, path, lang, size)
     context.clear_cookies()
     for host in (f"acme.localhost:{port}",):
