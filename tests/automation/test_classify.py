@@ -344,6 +344,19 @@ def test_apply_leaves_nothing_on_the_timeline_when_nothing_matched(tenant_a):
 # --- The ticket page --------------------------------------------------------------------------
 
 
+def test_ticket_page_says_nothing_was_chosen_when_the_classifier_found_nothing(
+    agent_client, tenant_a
+):
+    ticket = make_ticket(tenant_a, subject="xyz", body="qwerty")
+    with tenant_context(tenant_a):
+        ticket = Ticket.objects.select_related("requester").get(pk=ticket.pk)
+        classify.apply(ticket, facts_for(ticket, body="qwerty"))
+    html = agent_client.get(reverse("tickets:detail", kwargs={"number": ticket.number}))
+    html = html.content.decode()
+    assert "Chosen by ." not in html and "· 0%" not in html
+    assert "Not classified automatically." in html
+
+
 def test_ticket_page_shows_type_topic_confidence_words_and_choices(agent_client, tenant_a):
     ticket = make_ticket(tenant_a, subject="投诉：太差了", body="快递员把包裹扔在门口")
     with tenant_context(tenant_a):

@@ -58,7 +58,8 @@ def panel(ticket: Ticket, *, saved: str = "") -> dict[str, Any]:
     for kind in KINDS:
         value = ticket.category if kind == TYPE else ticket.topic
         found = data.get(kind) if isinstance(data.get(kind), dict) else {}
-        agrees = bool(found) and found.get("label") == value
+        # "none": the classifier had nothing to say (no label); that is not a choice to show.
+        agrees = bool(found.get("label")) and found.get("label") == value
         choices = classify.type_choices() if kind == TYPE else classify.topic_choices(extra=[value])
         rows.append({
             "kind": kind,
