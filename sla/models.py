@@ -308,7 +308,7 @@ class EscalationPolicy(TenantModel):
     first active policy of the cause whose conditions hold acts (sla.escalation)."""
 
     class When(models.TextChoices):
-        SLA_WARNING = "sla_warning", _("SLA warning (75 % of the target used)")
+        SLA_WARNING = "sla_warning", _("SLA warning (at 75 %)")
         SLA_BREACHED = "sla_breached", _("SLA breached")
         CUSTOMER_REPLIES = "customer_replies", _("The customer's N-th reply")
         COMPLAINT = "complaint", _("A complaint")
