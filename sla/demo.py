@@ -103,7 +103,7 @@ def seed_clocks() -> int:
     from django.db.models.functions import Coalesce
 
     from helpdesk.lib import clock
-    from tickets.models import Ticket
+    from tickets.models import Ticket, TicketEvent
 
     from . import timers
     from .models import SLATimer
@@ -116,7 +116,12 @@ def seed_clocks() -> int:
     )
     started = 0
     for ticket in fresh[:1000]:
-        started += len(timers.start(ticket, now=min(ticket.last_activity_at, now)))
+        made = timers.start(ticket, now=min(ticket.last_activity_at, now))
+        if made:  # the clocks started with the ticket: so does their line on the timeline
+            TicketEvent.objects.filter(ticket=ticket, kind="sla_started").update(
+                created_at=ticket.created_at
+            )
+        started += len(made)
     due = SLATimer.objects.filter(breached_at__isnull=True, due_at__lte=now)
     due.filter(state=SLATimer.State.RUNNING).update(
         breached_at=F("due_at"), warned_at=Coalesce("warned_at", F("warn_at")),

@@ -10,6 +10,8 @@ import os
 
 import pytest
 
+from tests.browser import _live_server_on_ipv4, browser, page  # noqa: F401 - fixtures for all
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API + live_server
 
 # Several test runs may share one machine: HELPDESK_TEST_DB_SUFFIX (or PYTEST_XDIST_WORKER set by

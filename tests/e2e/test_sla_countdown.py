@@ -43,7 +43,7 @@ def acme(transactional_db):
         conditions=[{"field": "priority", "op": "in", "value": ["urgent"]}],
         first_response_minutes=60, next_response_minutes=120, resolution_minutes=240,
     )  # fmt: skip
-    SLAPolicyFactory(tenant=tenant, name="Standard", business_hours=False, position=99,
+    SLAPolicyFactory(tenant=tenant, name="Standard", business_hours=False, position=100_000,
                      first_response_minutes=480, resolution_minutes=2880)  # fmt: skip
     alice = ContactFactory(tenant=tenant, name="Alice Walker", email="alice@customer.test")
     wang = ContactFactory(tenant=tenant, name="王芳", email="wang.fang@example.cn", user=None)

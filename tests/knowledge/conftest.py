@@ -9,7 +9,6 @@ from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership
 from knowledge import services
 from knowledge.models import Article, Section
-from tests.e2e.conftest import _live_server_on_ipv4, browser  # noqa: F401 - for test_screens
 from tests.factories import MembershipFactory
 
 

@@ -28,6 +28,8 @@ class SLAPolicyFactory(TenantOwnedFactory):
         model = SLAPolicy
 
     name = factory.Sequence(lambda n: f"Policy {n}")
+    # Grows over the whole session: a test that wants a policy last gives it a position
+    # far beyond (100_000), one that wants it first gives it 1.
     position = factory.Sequence(lambda n: n)
     conditions = factory.LazyFunction(list)
     first_response_minutes = 120

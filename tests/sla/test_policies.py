@@ -72,7 +72,7 @@ def test_requester_tier_is_the_effective_tier(tenant_a):
     with tenant_context(tenant_a):
         gold = Organization.objects.create(name="Gold Corp", tier="vip")
         SLAPolicyFactory(tenant=tenant_a, name="VIP", conditions=[cond("requester_tier", "vip")])
-        SLAPolicyFactory(tenant=tenant_a, name="Standard", position=99)
+        SLAPolicyFactory(tenant=tenant_a, name="Standard", position=100_000)
     member = ContactFactory(tenant=tenant_a, user=None, tier="standard", organization=gold)
     loner = ContactFactory(tenant=tenant_a, user=None, tier="premium")
     vip = ContactFactory(tenant=tenant_a, user=None, tier="vip")

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owne
 
 
 def open_urgent(tenant, count: int) -> None:
-    SLAPolicyFactory(tenant=tenant, name="Urgent", business_hours=False,
+    SLAPolicyFactory(tenant=tenant, name="Urgent", business_hours=False, position=1,
                      conditions=[{"field": "priority", "op": "in", "value": ["urgent"]}],
                      first_response_minutes=60, resolution_minutes=240)  # fmt: skip
     contact = ContactFactory(tenant=tenant, user=None)
@@ -139,7 +139,7 @@ def test_the_sweeps_update_writes_no_index_entry(tenant_a):
     """HOT: a marked row's new version stays on its page and no index is touched (as long as
     no index names breached_at / warned_at and the page has room, as it does when a sweep
     marks a few rows of a page)."""
-    SLAPolicyFactory(tenant=tenant_a, name="Standard", business_hours=False, position=99,
+    SLAPolicyFactory(tenant=tenant_a, name="Standard", business_hours=False, position=100_000,
                      first_response_minutes=480, resolution_minutes=2880)  # fmt: skip
     contact = ContactFactory(tenant=tenant_a, user=None)
     with tenant_context(tenant_a), transaction.atomic():

@@ -27,7 +27,7 @@ def timers(tenant, ticket) -> dict[tuple[str, int], SLATimer]:
 @pytest.fixture
 def urgent_policy(tenant_a):
     return SLAPolicyFactory(
-        tenant=tenant_a, name="Urgent", business_hours=False,
+        tenant=tenant_a, name="Urgent", business_hours=False, position=1,
         conditions=[{"field": "priority", "op": "in", "value": ["urgent"]}],
         first_response_minutes=60, next_response_minutes=120, resolution_minutes=240,
     )  # fmt: skip
@@ -98,7 +98,7 @@ def test_pending_pauses_and_customer_reply_resumes_with_the_pause_not_counted(
 
 
 def test_priority_change_recomputes_the_deadline(tenant_a, urgent_policy):
-    SLAPolicyFactory(tenant=tenant_a, name="Standard", business_hours=False, position=99,
+    SLAPolicyFactory(tenant=tenant_a, name="Standard", business_hours=False, position=100_000,
                      first_response_minutes=480, resolution_minutes=2880)  # fmt: skip
     agent = MembershipFactory(tenant=tenant_a).user
     ticket = make_ticket(tenant_a)
