@@ -16,9 +16,8 @@ from tickets.automation.rules import facts_for
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-# tests/e2e/conftest.py's IPv4 live server, for this directory too. The browser is our own, in
-# a thread of its own: Playwright's sync API cannot nest inside tests/e2e's session browser.
-_live_server_on_ipv4 = e2e._live_server_on_ipv4
+# The browser is our own, in a thread of its own (the IPv4 live server comes from
+# tests/browser.py for every directory).
 ARTIFACTS, tenant_url = e2e.ARTIFACTS, e2e.tenant_url
 
 

@@ -20,7 +20,6 @@ from tests.sla.factories import OFFICE_HOURS, BusinessCalendarFactory, SLAPolicy
 from tickets.models import Team, Ticket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-_live_server_on_ipv4 = e2e._live_server_on_ipv4
 ARTIFACTS, tenant_url = e2e.ARTIFACTS, e2e.tenant_url
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 
