@@ -20,7 +20,7 @@ from django.db.models import Max, ProtectedError
 from django.utils.translation import gettext as _
 
 from helpdesk.accounts.models import User
-from helpdesk.lib.ordering import move_one
+from helpdesk.lib import ordering
 from helpdesk.tenancy.services import audit
 
 from . import services
@@ -101,36 +101,18 @@ def policy_save(*, actor: User, policy: SLAPolicy | None = None, **fields: Any) 
     return policy
 
 
-@transaction.atomic
 def policy_set_active(*, policy: SLAPolicy, actor: User, active: bool) -> None:
-    if policy.is_active == active:
-        return
-    policy.is_active = active
-    policy.save(update_fields=["is_active", "updated_at"])
-    audit(
-        actor=actor,
-        action="sla_policy.activate" if active else "sla_policy.deactivate",
-        summary=f"{'Activated' if active else 'Paused'} SLA policy “{policy.name}”"[:300],
-        policy=policy.pk,
-    )
+    ordering.set_active(policy, actor=actor, active=active, action="sla_policy")
 
 
-@transaction.atomic
 def policy_move(*, policy: SLAPolicy, actor: User, direction: str) -> bool:
     """One place up or down; positions become 1, 2, 3 … in the new order. False at an end."""
-    if not move_one(SLAPolicy, policy.pk, direction):
-        return False
-    summary = f"Moved SLA policy “{policy.name}” {direction}"[:300]
-    audit(actor=actor, action="sla_policy.move", summary=summary, policy=policy.pk)
-    return True
+    return ordering.move(policy, actor=actor, direction=direction, action="sla_policy")
 
 
-@transaction.atomic
 def policy_delete(*, policy: SLAPolicy, actor: User) -> None:
     """Running clocks keep their deadlines and the policy's name (SLATimer.policy_name)."""
-    audit(actor=actor, action="sla_policy.delete",
-          summary=f"Deleted SLA policy “{policy.name}”"[:300], policy=policy.pk)  # fmt: skip
-    policy.delete()
+    ordering.delete(policy, actor=actor, action="sla_policy")
 
 
 # --- Calendars ---------------------------------------------------------------------------------

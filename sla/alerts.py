@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from helpdesk.accounts.models import User
-from helpdesk.lib import clock
+from helpdesk.lib import clock, ordering
 from helpdesk.tenancy.context import require_current_tenant
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.routers import OWNER_DB
@@ -392,21 +392,15 @@ def rule_save(*, actor: User, rule: AlertRule | None, **fields) -> AlertRule:
 
 
 def rule_set_active(*, rule: AlertRule, actor: User, active: bool) -> None:
-    from .escalation import _set_active
-
-    _set_active(rule, actor=actor, active=active, action="alert_rule")
+    ordering.set_active(rule, actor=actor, active=active, action="alert_rule")
 
 
 def rule_move(*, rule: AlertRule, actor: User, direction: str) -> bool:
-    from .escalation import _move
-
-    return _move(rule, actor=actor, direction=direction, action="alert_rule")
+    return ordering.move(rule, actor=actor, direction=direction, action="alert_rule")
 
 
 def rule_delete(*, rule: AlertRule, actor: User) -> None:
-    from .escalation import _delete
-
-    _delete(rule, actor=actor, action="alert_rule")
+    ordering.delete(rule, actor=actor, action="alert_rule")
 
 
 def who_text(codes: list[str], users: list[int], people: dict) -> str:

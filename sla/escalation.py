@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from helpdesk.accounts.models import User
+from helpdesk.lib import ordering
 from tickets.models import Team, TeamMember, Ticket, TicketEvent
 
 from .models import Escalation, EscalationPolicy, SLATimer
@@ -390,36 +391,6 @@ def _save(model: type, obj: Any, *, actor: User, fields: dict, action: str) -> A
     return obj
 
 
-def _set_active(obj: Any, *, actor: User, active: bool, action: str) -> None:
-    from helpdesk.tenancy.services import audit
-
-    type(obj).objects.filter(pk=obj.pk).update(is_active=active, updated_at=timezone.now())
-    obj.is_active = active
-    audit(actor=actor, action=f"{action}.{'activate' if active else 'deactivate'}",
-          summary=obj.name, id=obj.pk)  # fmt: skip
-
-
-def _move(obj: Any, *, actor: User, direction: str, action: str) -> bool:
-    from django.db import transaction
-
-    from helpdesk.lib.ordering import move_one
-    from helpdesk.tenancy.services import audit
-
-    with transaction.atomic():
-        moved = move_one(type(obj), obj.pk, direction)
-        if moved:
-            audit(actor=actor, action=f"{action}.move", summary=obj.name, id=obj.pk,
-                  direction=direction)  # fmt: skip
-    return moved
-
-
-def _delete(obj: Any, *, actor: User, action: str) -> None:
-    from helpdesk.tenancy.services import audit
-
-    audit(actor=actor, action=f"{action}.delete", summary=obj.name, id=obj.pk)
-    obj.delete()
-
-
 def policy_save(*, actor: User, policy: EscalationPolicy | None, **fields: Any) -> EscalationPolicy:
     team_id = fields.pop("to_team", None)
     fields["to_team"] = Team.objects.filter(pk=team_id).first() if team_id else None
@@ -433,15 +404,15 @@ def policy_save(*, actor: User, policy: EscalationPolicy | None, **fields: Any) 
 
 
 def policy_set_active(*, policy: EscalationPolicy, actor: User, active: bool) -> None:
-    _set_active(policy, actor=actor, active=active, action="escalation_policy")
+    ordering.set_active(policy, actor=actor, active=active, action="escalation_policy")
 
 
 def policy_move(*, policy: EscalationPolicy, actor: User, direction: str) -> bool:
-    return _move(policy, actor=actor, direction=direction, action="escalation_policy")
+    return ordering.move(policy, actor=actor, direction=direction, action="escalation_policy")
 
 
 def policy_delete(*, policy: EscalationPolicy, actor: User) -> None:
-    _delete(policy, actor=actor, action="escalation_policy")
+    ordering.delete(policy, actor=actor, action="escalation_policy")
 
 
 # --- Settings: in words --------------------------------------------------------------------------

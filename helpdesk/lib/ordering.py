@@ -1,8 +1,17 @@
-"""Ordered rows (routing rules, triggers): move one a place up or down."""
+"""Ordered settings rows (routing rules, triggers, SLA and escalation policies, alert rules):
+move one a place up or down; pause, move and delete one with its audit entry.
+
+    move_one(model, pk, direction)                          the move itself
+    set_active(obj, actor=…, active=…, action="alert_rule")   audited "<action>.activate" …
+    move(obj, actor=…, direction=…, action=…)                 audited "<action>.move"
+    delete(obj, actor=…, action=…)                            audited "<action>.delete"
+"""
 
 from __future__ import annotations
 
-from django.db import models
+from typing import Any
+
+from django.db import models, transaction
 from django.utils import timezone
 
 
@@ -21,3 +30,38 @@ def move_one(model: type[models.Model], pk: int, direction: str) -> bool:
         if row.position != position:
             model.objects.filter(pk=row.pk).update(position=position, updated_at=now)
     return True
+
+
+def set_active(obj: Any, *, actor: Any, active: bool, action: str) -> bool:
+    """Pause or activate a row (`is_active`, `updated_at` bumped for caches keyed on it).
+    False, and no audit entry, when it already was."""
+    from helpdesk.tenancy.services import audit
+
+    if obj.is_active == active:
+        return False
+    with transaction.atomic():
+        obj.is_active = active
+        obj.save(update_fields=["is_active", "updated_at"])
+        audit(actor=actor, action=f"{action}.{'activate' if active else 'deactivate'}",
+              summary=obj.name[:300], id=obj.pk)  # fmt: skip
+    return True
+
+
+def move(obj: Any, *, actor: Any, direction: str, action: str) -> bool:
+    """One place up or down (positions renumbered 1, 2, 3 …), audited; False at an end."""
+    from helpdesk.tenancy.services import audit
+
+    with transaction.atomic():
+        moved = move_one(type(obj), obj.pk, direction)
+        if moved:
+            audit(actor=actor, action=f"{action}.move", summary=obj.name[:300], id=obj.pk,
+                  direction=direction)  # fmt: skip
+    return moved
+
+
+def delete(obj: Any, *, actor: Any, action: str) -> None:
+    from helpdesk.tenancy.services import audit
+
+    with transaction.atomic():
+        audit(actor=actor, action=f"{action}.delete", summary=obj.name[:300], id=obj.pk)
+        obj.delete()
