@@ -23,7 +23,7 @@ urlpatterns = [
     path("agent/", include((tickets_urls.agent_home_patterns, "agent"))),
     path("agent/", include((tickets_urls.agent_patterns, "tickets"))),
     path("agent/", include((sla_urls.agent_patterns, "sla"))),
-    path("agent/kb/", include((knowledge_urls.agent_patterns, "knowledge"))),
+    path("", include((knowledge_urls.patterns, "knowledge"))),
     path(
         "portal/",
         include((tickets_urls.portal_patterns + channels_urls.portal_patterns, "portal")),

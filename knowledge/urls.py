@@ -1,7 +1,8 @@
-"""Knowledge base URLs. `agent_patterns` is mounted at /agent/kb/ in the "knowledge" namespace
-(helpdesk/urls.py). The public site (/kb/) adds its own patterns to the same namespace."""
+"""Knowledge base URLs, all in the "knowledge" namespace (helpdesk/urls.py mounts `patterns`):
+`agent_patterns` under /agent/kb/, `public_patterns` (the customers' site) under /kb/, and
+`root_patterns` at the host's root (sitemap.xml, robots.txt)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -33,4 +34,13 @@ agent_patterns = [
     path("faq/", views.faq_list, name="faq"),
     path("faq/<int:faq_id>/", views.faq_edit, name="faq_edit"),
     path("faq/<int:faq_id>/delete/", views.faq_delete, name="faq_delete"),
+]
+
+public_patterns: list = []
+root_patterns: list = []
+
+patterns = [
+    path("agent/kb/", include(agent_patterns)),
+    path("kb/", include(public_patterns)),
+    *root_patterns,
 ]

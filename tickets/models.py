@@ -31,6 +31,11 @@ class Organization(TenantModel):
         _("tier"), max_length=16, choices=CustomerTier.choices, default=CustomerTier.STANDARD
     )
     notes = models.TextField(_("notes"), blank=True)
+    shared_requests = models.BooleanField(
+        _("members see each other's requests"),
+        default=False,
+        help_text=_("In the portal, every contact of this organization sees all its requests."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

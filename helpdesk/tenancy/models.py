@@ -30,6 +30,10 @@ def validate_slug_not_reserved(value: str) -> None:
         )
 
 
+def logo_path(instance: Tenant, filename: str) -> str:
+    return f"tenants/{instance.pk}/brand/{filename}"
+
+
 class Tenant(models.Model):
     """A company using the help desk. The registry of tenants is global (not row-secured):
     the host middleware must read it before any tenant is known."""
@@ -52,6 +56,18 @@ class Tenant(models.Model):
         max_length=7,
         default="#2457c5",
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #2457c5."))],
+    )
+    logo = models.FileField(
+        _("logo"),
+        upload_to=logo_path,
+        max_length=300,
+        blank=True,
+        help_text=_("PNG, JPEG, WebP or SVG, shown in the header of the help centre."),
+    )
+    portal_reopen_days = models.PositiveSmallIntegerField(
+        _("customers may reopen a solved request for (days)"),
+        default=7,
+        help_text=_("0 means customers cannot reopen; they open a new request instead."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)

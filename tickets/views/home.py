@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from helpdesk.accounts.decorators import customer_required, staff_required
+from helpdesk.accounts.decorators import staff_required
 
 
 def public_home(request: HttpRequest) -> HttpResponse:
@@ -17,8 +17,3 @@ def public_home(request: HttpRequest) -> HttpResponse:
 @staff_required()
 def agent_home(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/agent_home.html", {"nav_active": "home"})
-
-
-@customer_required
-def portal_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "tickets/portal_home.html", {"nav_active": "requests"})
