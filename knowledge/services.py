@@ -557,3 +557,27 @@ def faq_move(*, actor: User, collection: FAQCollection, item_id: int, direction:
         if item.position != position:
             item.position = position
             item.save(update_fields=["position"])
+
+
+# --- From the agent's ticket page -----------------------------------------------------------
+
+
+def can_draft(user: User, *, role: str | None = None) -> bool:
+    """Who may start an article (from a ticket too): any staff member writes drafts, and a
+    new article is a draft (`can_edit` of a draft)."""
+    return can_edit(user, Article(status=Status.DRAFT), role=role or _role(user))
+
+
+@transaction.atomic
+def article_create_from_ticket(*, actor: User, ticket, **fields) -> Article:
+    """`article_create` for a draft written from `ticket` (a tickets.models.Ticket), with the
+    trace on both sides: an ArticleEvent "created from ticket #N" and a TicketEvent "article
+    drafted from this ticket" (through tickets.services.event)."""
+    from tickets.services import event as ticket_event
+
+    _require(can_draft(actor), _("Only staff members can write articles."))
+    article = article_create(actor=actor, **fields)
+    _event(article, actor, "created_from_ticket", ticket=ticket.number)
+    ticket_event(ticket=ticket, kind="article_drafted", actor=actor, article_id=article.pk,
+                 title=article.title)  # fmt: skip
+    return article

@@ -4,7 +4,7 @@
 
 from django.urls import include, path
 
-from . import views
+from . import views, views_ticket
 
 agent_patterns = [
     path("", views.article_list, name="agent_index"),
@@ -13,6 +13,7 @@ agent_patterns = [
     path("new/", views.article_new, name="article_new"),
     path("preview/", views.markdown_preview, name="preview"),
     path("suggest/", views.suggest, name="suggest"),
+    path("picker/", views_ticket.article_picker, name="article_picker"),
     path("articles/<int:article_id>/", views.article_detail, name="article"),
     path("articles/<int:article_id>/edit/", views.article_edit, name="article_edit"),
     path("articles/<int:article_id>/status/", views.article_status, name="article_status"),

@@ -10,7 +10,8 @@
   articles/<id>/files/, files/<id>/…   attachments: upload, download (permission-checked), delete
   categories/…, sections/…             categories and sections (administrators)
   faq/…                                FAQ collections (administrators)
-  suggest/                             articles for a text (the ticket page's KB panel)
+  suggest/                             articles for a text or a ticket (the ticket page's KB panel)
+  new/?from_ticket=<number>            the editor prefilled from a ticket
 
 Thin views: access → form → service → response. Another tenant's ids are 404s (the scoped
 manager cannot see them); refused workflow steps say why (knowledge.services.KnowledgeError).
@@ -33,8 +34,9 @@ from django.utils.translation import gettext as _
 from helpdesk.accounts.decorators import ADMINS, staff_required
 from helpdesk.lib.params import int_param
 from tickets.attachments import AttachmentError
+from tickets.models import Ticket
 
-from . import markdown, selectors, services
+from . import from_ticket, markdown, selectors, services
 from .forms import (
     ArticleFilterForm,
     ArticleForm,
@@ -59,6 +61,18 @@ def _article(article_id: int) -> Article:
     if article is None:
         raise Http404
     return article
+
+
+def _ticket_param(request: HttpRequest, name: str) -> Ticket | None:
+    """The ticket whose number is in `?<name>=`, None without it; a 404 for a number this
+    tenant has no ticket for, another tenant's or junk (the tenant-scoped ticket selector)."""
+    if name not in request.GET:
+        return None
+    raw = request.GET[name]
+    ticket = from_ticket.ticket_for_kb(int(raw)) if raw.isascii() and raw.isdigit() else None
+    if ticket is None:
+        raise Http404
+    return ticket
 
 
 def _methods(*allowed: str) -> Callable:
@@ -198,20 +212,36 @@ def _editor(request: HttpRequest, form: ArticleForm, article: Article | None,
 @staff_required()
 @_methods("GET", "POST")
 def article_new(request: HttpRequest) -> HttpResponse:
+    """The editor for a new draft; `?from_ticket=<number>` prefills it from that ticket (the
+    number is looked up in this tenant: anything else is a 404) and, on save, leaves the trace
+    on the article and on the ticket (services.article_create_from_ticket)."""
+    ticket = _ticket_param(request, "from_ticket")
     initial = {"language": request.tenant.default_language, "review_every_days": 180,
                "visibility": Article.Visibility.PUBLIC,
                "section": int_param(request, "section", 0) or None}  # fmt: skip
+    if ticket is not None:
+        draft = from_ticket.article_draft_from_ticket(ticket)
+        initial.update(title=draft.title, body=draft.body, language=draft.language,
+                       note=_("Created from ticket #%(n)s") % {"n": ticket.number})  # fmt: skip
     form = ArticleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        article = services.article_create(
+        fields = dict(
             actor=request.user, section=data["section"], title=data["title"], body=data["body"],
             language=data["language"], visibility=data["visibility"],
             reviewer=data["reviewer"], review_every_days=data["review_every_days"],
             related=data["related"], note=data["note"],
         )  # fmt: skip
+        if ticket is None:
+            article = services.article_create(**fields)
+        else:
+            article = services.article_create_from_ticket(ticket=ticket, **fields)
         messages.success(request, _("Draft saved."))
         return redirect("knowledge:article_edit", article_id=article.pk)
+    if ticket is not None and not form.is_bound:
+        note = _("Written from ticket #%(n)s: choose a section, and take out anything personal "
+                 "before you publish.") % {"n": ticket.number}  # fmt: skip
+        messages.info(request, note)
     return _editor(request, form, None, status=400 if form.is_bound else 200)
 
 
@@ -552,10 +582,26 @@ def faq_delete(request: HttpRequest, faq_id: int) -> HttpResponse:
 @staff_required()
 @_methods("GET")
 def suggest(request: HttpRequest) -> HttpResponse:
+    """Articles for a text (`q`), or for a ticket (`ticket=<number>`: its subject and latest
+    customer message, in its language; with `q` too, the panel's search box: a search for `q`).
+    The number is looked up through the tenant-scoped ticket selector: another tenant's, or
+    none, is a 404."""
     text = request.GET.get("q", "")[:2000]
-    language = request.GET.get("language") or request.tenant.default_language
-    hits = selectors.suggest_for_text(text, language, 5, audience="agent") if text.strip() else []
-    return render(request, "knowledge/suggest.html", {**NAV, "hits": hits, "query": text})
+    ticket, searching, hits = _ticket_param(request, "ticket"), False, []
+    if ticket is None:
+        language = request.GET.get("language") or request.tenant.default_language
+        if text.strip():
+            hits = selectors.suggest_for_text(text, language, 5, audience="agent")
+    elif text.strip():
+        searching, hits = True, from_ticket.article_search(text, ticket, limit=8)
+    else:
+        text = from_ticket.ticket_suggest_text(ticket)
+        hits = selectors.suggest_for_text(text, from_ticket.ticket_language(ticket), 5,
+                                          audience="agent")  # fmt: skip
+    context = {**NAV, "hits": hits, "query": text, "ticket": ticket, "searching": searching,
+               "rows": [(h, from_ticket.article_link(h.article)) for h in hits],
+               "can_draft": services.can_draft(request.user, role=_role(request))}  # fmt: skip
+    return render(request, "knowledge/suggest.html", context)
 
 
 def _file(file_id: int):

@@ -8,7 +8,9 @@
      [data-attach]         The attachments field: the file input hides behind its label (class
                            js-files) and [data-file-names] lists what was chosen.
      Composer tabs         Choosing Reply or Internal note (also with the r / n shortcuts of
-                           shortcuts.js) moves the focus into the text box. */
+                           shortcuts.js) moves the focus into the text box.
+     HelpdeskComposer      window.HelpdeskComposer.insert(text) puts text at the caret of the reply
+                           box (kb-picker.js: article links), .kind() says "reply" or "note". */
 (() => {
   "use strict";
 
@@ -28,6 +30,31 @@
     const end = textarea.value.length;
     textarea.setSelectionRange(end, end);
   }
+
+  // Text in at the caret (or over the selection), with a space or line break before it when
+  // it would otherwise stick to a word; the caret ends after it. The textarea keeps its
+  // selection while a dialog has the focus, so this works after a picker closes.
+  function insertAtCaret(text) {
+    const textarea = document.getElementById("composer-body");
+    if (!(textarea instanceof HTMLTextAreaElement) || !text) return false;
+    const start = textarea.selectionStart ?? textarea.value.length;
+    const end = textarea.selectionEnd ?? start;
+    const before = textarea.value.slice(0, start);
+    const after = textarea.value.slice(end);
+    const lead = before && !/\s$/.test(before) ? " " : "";
+    const tail = after && !/^\s/.test(after) ? " " : "";
+    textarea.focus();
+    textarea.setRangeText(lead + text + tail, start, end, "end");
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+    return true;
+  }
+
+  function composerKind() {
+    const checked = document.querySelector("#composer-form input[name='kind']:checked");
+    return checked && checked.value === "note" ? "note" : "reply";
+  }
+
+  window.HelpdeskComposer = { insert: insertAtCaret, kind: composerKind };
 
   function enhanceFiles(root) {
     root.querySelectorAll("[data-attach]").forEach((field) => field.classList.add("js-files"));

@@ -49,6 +49,7 @@ from helpdesk.accounts.decorators import staff_required
 from helpdesk.accounts.models import User
 from helpdesk.accounts.selectors import member_list
 from helpdesk.tenancy.models import Membership
+from knowledge import services as kb_services
 from sla import display as sla_display
 from tickets import delivery, presence, services
 from tickets.attachments import AttachmentError
@@ -240,6 +241,7 @@ def _state_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "properties_form": _properties_form(ticket),
         "tags_form": _tags_form(ticket),
         "nav_active": "inbox",
+        "kb_can_draft": kb_services.can_draft(request.user, role=request.membership.role),
     }
 
 
@@ -812,6 +814,9 @@ def event_text(event: TicketEvent, people: dict[int, User], teams: dict[int, Tea
         return escalation_text(event, who, teams)
     if kind.startswith("sla_"):  # SLA clocks: started, met, paused, warning, breached …
         return sla_display.timeline_text(event)
+    if kind == "article_drafted":  # knowledge.services.article_create_from_ticket
+        return _("%(who)s drafted the article “%(title)s” from this ticket") % {
+            "who": who, "title": data.get("title", "")}  # fmt: skip
     if kind.startswith(("trigger_", "macro_", "dispatch_")):  # triggers, macros, their outbox
         from tickets.automation.triggers import timeline_text
 
@@ -822,6 +827,8 @@ def event_text(event: TicketEvent, people: dict[int, User], teams: dict[int, Tea
         "replied": _("%(who)s replied to the customer"),
         "noted": _("%(who)s added an internal note"),
         "customer_replied": _("The customer replied"),
+        "customer_solved": _("Solved by the customer (portal)"),
+        "customer_reopened": _("Reopened by the customer (portal)"),
         "merged_into": _("%(who)s merged this ticket into #%(n)s"),
         "merged_from": _("%(who)s merged #%(n)s into this ticket"),
         "split_from": _("%(who)s split this ticket off #%(n)s"),
