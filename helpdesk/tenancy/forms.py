@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 
 from django import forms
@@ -75,7 +76,64 @@ class TenantSettingsForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "color"}),
     )
 
+    portal_reopen_days = forms.IntegerField(
+        label=_("Customers may reopen a solved request for (days)"),
+        min_value=0,
+        max_value=365,
+        help_text=_("0 means customers cannot reopen; they open a new request instead."),
+    )
+    logo = forms.FileField(
+        label=_("Logo"),
+        required=False,
+        help_text=_("PNG, JPEG or WebP, up to 1 MB; shown in the header of the help centre."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )
+    remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+
     @classmethod
-    def for_tenant(cls, tenant: Tenant, data=None) -> TenantSettingsForm:
-        initial = {f: getattr(tenant, f) for f in cls.base_fields}
-        return cls(data, initial=initial)
+    def for_tenant(cls, tenant: Tenant, data=None, files=None) -> TenantSettingsForm:
+        initial = {f: getattr(tenant, f) for f in cls.base_fields if hasattr(tenant, f)}
+        initial.pop("logo", None)
+        return cls(data, files, initial=initial)
+
+    def clean_logo(self):
+        """Raster images only, recognised by their first bytes (not the name or the browser's
+        word), so nothing scriptable (SVG, HTML) is ever served from the tenant's host. The
+        file is renamed: a fresh name per upload also busts caches of /brand/logo."""
+        upload = self.cleaned_data.get("logo")
+        if not upload:
+            return None
+        if upload.size > LOGO_MAX_BYTES:
+            raise forms.ValidationError(_("The logo must be 1 MB or smaller."))
+        head = upload.read(16)
+        upload.seek(0)
+        extension = logo_type(head)
+        if extension is None:
+            raise forms.ValidationError(_("Upload a PNG, JPEG or WebP image."))
+        upload.name = f"logo-{uuid.uuid4().hex[:12]}.{extension}"
+        return upload
+
+    def settings_fields(self) -> dict:
+        """cleaned_data for tenancy.services.tenant_update_settings: `logo` only when it
+        changes (a new file, or "" to remove it)."""
+        fields = dict(self.cleaned_data)
+        logo, remove = fields.pop("logo", None), fields.pop("remove_logo", False)
+        if logo:
+            fields["logo"] = logo
+        elif remove:
+            fields["logo"] = ""
+        return fields
+
+
+LOGO_MAX_BYTES = 1024 * 1024
+
+
+def logo_type(head: bytes) -> str | None:
+    """ "png", "jpg" or "webp" from a file's first bytes; None for anything else."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -47,9 +48,14 @@ def settings_index(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def settings_general(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant
-    form = TenantSettingsForm.for_tenant(tenant, request.POST or None)
+    form = TenantSettingsForm.for_tenant(tenant, request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        services.tenant_update_settings(tenant=tenant, actor=request.user, **form.cleaned_data)
+        old_logo = tenant.logo.name
+        services.tenant_update_settings(tenant=tenant, actor=request.user,
+                                        **form.settings_fields())  # fmt: skip
+        if old_logo and tenant.logo.name != old_logo:  # replaced or removed: drop the old file
+            storage = tenant.logo.storage
+            transaction.on_commit(lambda: storage.delete(old_logo))
         messages.success(request, _("Settings saved."))
         return HttpResponseRedirect(request.path)
     return render(
