@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from knowledge.deflection import deflection_submitted
 from tickets.forms import form_token
 
 from .forms import RequestForm
@@ -51,6 +52,8 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 attachments=data["attachments"],
                 language=request.LANGUAGE_CODE,
             )
+            if data["token"]:  # articles were perhaps suggested while they typed: not deflected
+                deflection_submitted(flow=data["token"], ticket_number=result.ticket.number)
             request.session[SESSION_KEY] = {"number": result.ticket.number, "email": email}
             return redirect("portal:request_thanks")
     elif form.errors:

@@ -354,3 +354,38 @@ class SearchLog(TenantModel):
             models.Index(fields=["tenant", "-created_at"], name="kb_searchlog_recent"),
             models.Index(fields=["created_at"], name="kb_searchlog_purge"),
         ]
+
+
+class Deflection(TenantModel):
+    """One "submit a request" flow in which the visitor was shown articles while typing, and
+    how it ended: an article solved it (a deflection), or they sent the request anyway. The
+    flow is the request form's one-time token, so a flow is one row however often it types."""
+
+    class Outcome(models.TextChoices):
+        SHOWN = "shown", _("Suggestions shown")
+        SOLVED = "solved", _("Solved by an article")
+        SUBMITTED = "submitted", _("Request sent anyway")
+
+    MAX_SHOWN = 20
+
+    flow = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SHOWN)
+    article = models.ForeignKey(
+        Article, on_delete=models.SET_NULL, null=True, blank=True, related_name="deflections"
+    )
+    shown_articles = models.JSONField(default=list, blank=True)
+    query = models.CharField(max_length=200, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    ticket_number = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="kb_deflection_recent")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "flow"], name="kb_deflection_flow_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow}: {self.outcome}"

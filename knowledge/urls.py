@@ -4,7 +4,7 @@
 
 from django.urls import include, path
 
-from . import views, views_ticket
+from . import views, views_deflect, views_insights, views_ticket
 
 agent_patterns = [
     path("", views.article_list, name="agent_index"),
@@ -40,8 +40,16 @@ agent_patterns = [
 public_patterns: list = []
 root_patterns: list = []
 
+# Suggestions while a visitor writes a request (channels_in's request form), under /kb/deflect/.
+deflect_patterns = [
+    path("suggestions/", views_deflect.suggestions, name="deflect"),
+    path("solved/", views_deflect.solved, name="deflect_solved"),
+]
+
 patterns = [
+    path("agent/kb/insights/", views_insights.self_service, name="insights"),
     path("agent/kb/", include(agent_patterns)),
+    path("kb/deflect/", include(deflect_patterns)),
     path("kb/", include(public_patterns)),
     *root_patterns,
 ]

@@ -56,6 +56,10 @@ PUBLIC = {
     # Messaging apps' webhooks: the token names one channel, every POST must be signed by the
     # provider (another tenant's token is a 404: tests/channels_in/test_messaging.py).
     "channels:messaging_webhook",
+    # Deflection on the request form: public articles of this host's tenant only; "solved"
+    # needs the form's flow token (tests/knowledge/test_deflection.py crosses tenants).
+    "knowledge:deflect",
+    "knowledge:deflect_solved",
 }
 
 # The JSON API (/api/v1/, namespace "api") takes bearer tokens, never sessions: without a valid
