@@ -4,7 +4,7 @@
 
 from django.urls import include, path
 
-from . import views, views_deflect, views_insights, views_ticket
+from . import views, views_deflect, views_insights, views_public, views_ticket
 
 agent_patterns = [
     path("", views.article_list, name="agent_index"),
@@ -37,8 +37,24 @@ agent_patterns = [
     path("faq/<int:faq_id>/delete/", views.faq_delete, name="faq_delete"),
 ]
 
-public_patterns: list = []
-root_patterns: list = []
+public_patterns = [
+    path("", views_public.index, name="index"),
+    path("search/", views_public.search_results, name="search"),
+    path("categories/<str:category_slug>/", views_public.category, name="category"),
+    path("categories/<str:category_slug>/<str:section_slug>/", views_public.section,
+         name="section"),  # fmt: skip
+    path("articles/<str:slug>/", views_public.article_detail, name="article_public"),
+    path("articles/<str:slug>/feedback/", views_public.article_feedback,
+         name="article_feedback"),  # fmt: skip
+    path("faq/<str:faq_slug>/", views_public.faq, name="faq_public"),
+    path("files/<int:file_id>/", views_public.file_public, name="file_public"),
+]
+root_patterns = [
+    path("sitemap.xml", views_public.sitemap, name="sitemap"),
+    path("sitemap-<int:sitemap_page>.xml", views_public.sitemap_page, name="sitemap_page"),
+    path("robots.txt", views_public.robots, name="robots"),
+    path("brand/logo", views_public.brand_logo, name="brand_logo"),
+]
 
 # Suggestions while a visitor writes a request (channels_in's request form), under /kb/deflect/.
 deflect_patterns = [
