@@ -158,7 +158,7 @@ def article_draft_from_ticket(ticket: Ticket) -> ArticleDraft:
     ][:DRAFT_REPLIES]
     parts: list[str] = []
     if question is not None:
-        text = clean_message_text(question.body_text)[:DRAFT_MESSAGE_CHARS]
+        text = _without_greeting(clean_message_text(question.body_text))[:DRAFT_MESSAGE_CHARS]
         if text:
             parts.append(_quote(text))
     for reply in replies:
