@@ -408,9 +408,15 @@ def follow_url(ticket: Ticket, *, absolute: bool = False) -> str:
     return tenant_base_url(require_current_tenant()) + path
 
 
-def ticket_for_follow_token(number: int, token: str) -> Ticket | None:
-    """The ticket a follow link opens: genuine, younger than FOLLOW_DAYS, for this tenant and
-    this very ticket number; else None."""
+@dataclass(frozen=True)
+class FollowGrant:
+    ticket: Ticket
+    expires: float  # a POSIX timestamp: the link's own expiry, which a session grant keeps
+
+
+def follow_grant(number: int, token: str) -> FollowGrant | None:
+    """What a follow link grants: ticket `number`, if the token is genuine, younger than
+    FOLLOW_DAYS, and for this tenant and this very ticket; else None."""
     try:
         data = signing.loads(token, salt=FOLLOW_SALT)
     except signing.BadSignature:
@@ -420,13 +426,19 @@ def ticket_for_follow_token(number: int, token: str) -> Ticket | None:
     issued = data.get("i")
     if not isinstance(issued, int):
         return None
-    age = clock.now().timestamp() - issued
-    if age < -60 or age > FOLLOW_DAYS * 24 * 3600:
+    expires = issued + FOLLOW_DAYS * 24 * 3600
+    now = clock.now().timestamp()
+    if now < issued - 60 or now > expires:
         return None
     ticket = request_by_number(number)
     if ticket is None or ticket.pk != data.get("k"):
         return None
-    return ticket
+    return FollowGrant(ticket, expires)
+
+
+def ticket_for_follow_token(number: int, token: str) -> Ticket | None:
+    grant = follow_grant(number, token)
+    return grant.ticket if grant else None
 
 
 # --- Organizations (the contact page's profile form) ---------------------------------------

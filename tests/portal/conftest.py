@@ -33,19 +33,21 @@ class Cast:
 def cast(tenant_a, tenant_b, agent) -> Cast:
     with tenant_context(tenant_a):
         globex = Organization.objects.create(name="Globex")
-    alice = ContactFactory(tenant=tenant_a, name="Alice Ng", email="alice@globex.test",
-                           organization=globex)  # fmt: skip
-    bob = ContactFactory(tenant=tenant_a, name="Bob Li", email="bob@globex.test",
-                         organization=globex)  # fmt: skip
+    alice = ContactFactory(
+        tenant=tenant_a, name="Alice Ng", email="alice@globex.test", organization=globex
+    )
+    bob = ContactFactory(
+        tenant=tenant_a, name="Bob Li", email="bob@globex.test", organization=globex
+    )
     carol = ContactFactory(tenant=tenant_a, name="Carol Wu", email="carol@example.test")
     dmitri = ContactFactory(tenant=tenant_b, name="Dmitri", email="dmitri@example.test")
-    alices = make_ticket(tenant_a, requester=alice, subject="Invoice is wrong",
-                         channel="portal")  # fmt: skip
+    alices = make_ticket(tenant_a, requester=alice, subject="Invoice is wrong", channel="portal")
     bobs = make_ticket(tenant_a, requester=bob, subject="Delivery late", channel="portal")
     carols = make_ticket(tenant_a, requester=carol, subject="Password reset", channel="portal")
     dmitris = make_ticket(tenant_b, requester=dmitri, subject="退款", channel="portal")
-    return Cast(tenant_a, tenant_b, globex, alice, bob, carol, dmitri, alices, bobs, carols,
-                dmitris)  # fmt: skip
+    return Cast(
+        tenant_a, tenant_b, globex, alice, bob, carol, dmitri, alices, bobs, carols, dmitris
+    )
 
 
 def share(cast: Cast, shared: bool = True) -> None:

@@ -25,11 +25,13 @@ def url(ticket) -> str:
 
 def actions(ticket) -> list[tuple[str, str]]:
     kw = {"request_number": ticket.number}
-    return [("get", url(ticket)),
-            ("post", reverse("portal:request_reply", kwargs=kw)),
-            ("post", reverse("portal:request_solve", kwargs=kw)),
-            ("post", reverse("portal:request_reopen", kwargs=kw)),
-            ("get", reverse("portal:request_follow_up", kwargs=kw))]  # fmt: skip
+    return [
+        ("get", url(ticket)),
+        ("post", reverse("portal:request_reply", kwargs=kw)),
+        ("post", reverse("portal:request_solve", kwargs=kw)),
+        ("post", reverse("portal:request_reopen", kwargs=kw)),
+        ("get", reverse("portal:request_follow_up", kwargs=kw)),
+    ]
 
 
 def test_own_request_is_visible_with_its_public_thread_only(client, cast, agent):
@@ -122,19 +124,37 @@ def test_attachments_are_served_only_from_visible_public_messages(client, cast, 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     with tenant_context(cast.tenant):
-        note = ticket_add_note(ticket=cast.alices, author=agent, body_text="secret",
-                               attachments=[SimpleUploadedFile("internal.txt", b"x")])  # fmt: skip
-        reply = portal.customer_reply(ticket=cast.carols, contact=cast.carol, body_text="here",
-                                      attachments=[SimpleUploadedFile("carol.txt", b"c")])  # fmt: skip
-        mine = portal.customer_reply(ticket=cast.alices, contact=cast.alice, body_text="see file",
-                                     attachments=[SimpleUploadedFile("mine.html", b"<b>x</b>", "text/html")])  # fmt: skip
-        files = {name: m.attachments.get() for name, m in
-                 (("note", note), ("carol", reply), ("mine", mine))}  # fmt: skip
+        note = ticket_add_note(
+            ticket=cast.alices,
+            author=agent,
+            body_text="secret",
+            attachments=[SimpleUploadedFile("internal.txt", b"x")],
+        )
+        reply = portal.customer_reply(
+            ticket=cast.carols,
+            contact=cast.carol,
+            body_text="here",
+            attachments=[SimpleUploadedFile("carol.txt", b"c")],
+        )
+        mine = portal.customer_reply(
+            ticket=cast.alices,
+            contact=cast.alice,
+            body_text="see file",
+            attachments=[SimpleUploadedFile("mine.html", b"<b>x</b>", "text/html")],
+        )
+        files = {
+            name: m.attachments.get()
+            for name, m in (("note", note), ("carol", reply), ("mine", mine))
+        }
     as_customer(client, cast.alice, cast.tenant)
 
     def fetch(ticket, attachment):
-        return client.get(reverse("portal:attachment", kwargs={
-            "request_number": ticket.number, "attachment_id": attachment.pk}))  # fmt: skip
+        return client.get(
+            reverse(
+                "portal:attachment",
+                kwargs={"request_number": ticket.number, "attachment_id": attachment.pk},
+            )
+        )
 
     ok = fetch(cast.alices, files["mine"])
     assert ok.status_code == 200

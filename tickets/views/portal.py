@@ -34,9 +34,9 @@ GRANTS_KEY = "portal_follow"
 class ReplyForm(forms.Form):
     body = forms.CharField(
         label=gettext_lazy("Your reply"),
-        required=False,
         max_length=portal.REPLY_MAX,
         widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": gettext_lazy("Write a message before sending it.")},
     )
     attachments = MultipleFileField(label=gettext_lazy("Attach files"), required=False)
     token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
@@ -52,13 +52,6 @@ class ReplyForm(forms.Form):
         if problems:
             raise forms.ValidationError(problems)
         return self.cleaned_data["attachments"]
-
-    def clean(self) -> dict:
-        data = super().clean()
-        empty = not (data.get("body") or "").strip()
-        if "attachments" in data and empty and not data["attachments"]:
-            self.add_error("body", _("Write a message before sending it."))
-        return data
 
 
 class FollowUpForm(forms.Form):
@@ -122,24 +115,30 @@ def _grants(request: HttpRequest) -> dict:
     return grants if isinstance(grants, dict) else {}
 
 
-def _grant(request: HttpRequest, ticket: Ticket) -> None:
-    grants = _grants(request)
-    grants[f"{ticket.tenant_id}:{ticket.pk}"] = int(clock.now().timestamp())
+def _grant(request: HttpRequest, ticket: Ticket, expires: float) -> None:
+    """Remember in the session that this browser may open `ticket`, until the link expires."""
+    grants = {k: v for k, v in _grants(request).items()
+              if isinstance(v, int | float) and v > clock.now().timestamp()}  # fmt: skip
+    grants[f"{ticket.tenant_id}:{ticket.pk}"] = expires
     request.session[GRANTS_KEY] = grants
 
 
-def _granted(request: HttpRequest, ticket: Ticket) -> bool:
-    since = _grants(request).get(f"{ticket.tenant_id}:{ticket.pk}")
-    if not isinstance(since, int):
-        return False
-    return clock.now().timestamp() - since <= portal.FOLLOW_DAYS * 24 * 3600
+def _granted(request: HttpRequest, ticket: Ticket) -> float | None:
+    """The grant's expiry when this session holds a live one for `ticket`."""
+    expires = _grants(request).get(f"{ticket.tenant_id}:{ticket.pk}")
+    if not isinstance(expires, int | float) or expires < clock.now().timestamp():
+        return None
+    return expires
 
 
 class Access:
     """Who is looking at a request, and as which contact they act."""
 
-    def __init__(self, ticket: Ticket, contact: Contact, *, by_link: bool):
+    def __init__(
+        self, ticket: Ticket, contact: Contact, *, by_link: bool, expires: float | None = None
+    ):
         self.ticket, self.contact, self.by_link = ticket, contact, by_link
+        self.expires = expires  # a follow-link grant's end
 
 
 def _access(request: HttpRequest, request_number: int) -> Access | HttpResponse:
@@ -154,8 +153,9 @@ def _access(request: HttpRequest, request_number: int) -> Access | HttpResponse:
         if ticket is not None:
             return Access(ticket, contact, by_link=False)
     ticket = portal.request_by_number(request_number)
-    if ticket is not None and _granted(request, ticket):
-        return Access(ticket, contact or ticket.requester, by_link=True)
+    expires = _granted(request, ticket) if ticket is not None else None
+    if expires is not None:
+        return Access(ticket, contact or ticket.requester, by_link=True, expires=expires)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if contact is None and request.membership:
@@ -336,8 +336,8 @@ def portal_follow_up(request: HttpRequest, access: Access) -> HttpResponse:
             except portal.PortalError as error:
                 form.add_error(None, str(error))
             else:
-                if access.by_link:
-                    _grant(request, new)
+                if access.by_link and access.expires:  # the holder may follow the new one too
+                    _grant(request, new, access.expires)
                 messages.success(request, _("Your follow-up request #%(n)s was sent.")
                                  % {"n": new.number})  # fmt: skip
                 return redirect("portal:request", request_number=new.number)
@@ -379,9 +379,9 @@ def portal_request_follow(
     opens it; a forged, expired or mismatched link opens nothing."""
     if request.tenant is None:
         raise Http404
-    ticket = portal.ticket_for_follow_token(request_number, follow_token)
-    if ticket is None:
+    grant = portal.follow_grant(request_number, follow_token)
+    if grant is None:
         return render(request, "tickets/portal/follow_invalid.html",
                       {"nav_active": "requests"}, status=404)  # fmt: skip
-    _grant(request, ticket)
-    return redirect("portal:request", request_number=ticket.number)
+    _grant(request, grant.ticket, grant.expires)
+    return redirect("portal:request", request_number=grant.ticket.number)
