@@ -114,6 +114,13 @@ def section(request: HttpRequest, category_slug: str, section_slug: str) -> Http
     return render(request, "knowledge/public/section.html", context)
 
 
+def article_url(article: Article) -> str:
+    """The article's own address in its language. Slugs are unique per language only (a
+    translation often keeps its source's slug), so links that must reach one language —
+    canonical, hreflang alternates, "other languages", the sitemap — say which."""
+    return f"{selectors.public_article_url(article)}?lang={article.language}"
+
+
 def _count_view(request: HttpRequest, article: Article) -> None:
     """One view per session per article: a refresh is not a second reader."""
     viewed: list[int] = request.session.get(VIEWED_KEY, [])
@@ -132,17 +139,21 @@ def _article_context(request: HttpRequest, article: Article, **extra) -> dict:
 
 @require_GET
 def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    article = selectors_public.reader_article(slug=slug, **reader_languages(request))
+    asked = normalise_language(request.GET.get("lang", ""))
+    article = (asked and selectors.public_article_get(slug=slug, language=asked)) or (
+        selectors_public.reader_article(slug=slug, **reader_languages(request))
+    )
     if article is None:
         raise Http404
     _count_view(request, article)
     translations = selectors.public_translations(article)
-    url = selectors.public_article_url(article)
+    url = article_url(article)
     context = _article_context(
         request, article,
         body_html=selectors.article_html(article, audience="customer"),
-        translations=translations,
-        alternates=sorted([article, *translations], key=lambda a: a.language),
+        translations=[(t, article_url(t)) for t in translations],
+        alternates=[(a.language, request.build_absolute_uri(article_url(a)))
+                    for a in sorted([article, *translations], key=lambda a: a.language)],
         related=selectors.public_related(article),
         canonical_url=request.build_absolute_uri(url),
         search_form=PublicSearchForm(),
@@ -185,7 +196,7 @@ def article_feedback(request: HttpRequest, slug: str) -> HttpResponse:
     if request.htmx:
         context = _article_context(request, article, commented=commented)
         return render(request, "knowledge/public/article.html#feedback", context)
-    return redirect(selectors.public_article_url(article) + "#feedback")
+    return redirect(article_url(article) + "#feedback")
 
 
 @require_GET
@@ -280,12 +291,11 @@ def _sitemap_urlset(request: HttpRequest, number: int, categories: int) -> HttpR
     if limit > 0:
         for row in selectors_public.sitemap_articles(offset=offset, limit=limit):
             alternates = [
-                {"hreflang": a.language,
-                 "href": request.build_absolute_uri(selectors.public_article_url(a))}
+                {"hreflang": a.language, "href": request.build_absolute_uri(article_url(a))}
                 for a in row.alternates
             ]  # fmt: skip
             entries.append({
-                "loc": request.build_absolute_uri(selectors.public_article_url(row.article)),
+                "loc": request.build_absolute_uri(article_url(row.article)),
                 "lastmod": row.article.updated_at,
                 "alternates": alternates if len(alternates) > 1 else [],
             })  # fmt: skip

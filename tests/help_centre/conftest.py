@@ -43,14 +43,23 @@ def kb(tenant_a, admin, section, settings, tmp_path) -> KB:  # noqa: F811
     delivery = write(tenant_a, section, admin, "Delivery times",
                      "Parcels arrive in 2 days; a refund is possible if late.")  # fmt: skip
     hidden = {
-        "draft": write(tenant_a, section, admin, "Secret draft refund plan", "refund draft",
-                       publish=False),  # fmt: skip
-        "review": write(tenant_a, section, admin, "Secret review refund memo", "refund review",
-                        publish=False),  # fmt: skip
-        "archived": write(tenant_a, section, admin, "Secret archived refund policy",
-                          "refund archived"),  # fmt: skip
-        "internal": write(tenant_a, section, admin, "Secret internal refund runbook",
-                          "refund internal", visibility=Article.Visibility.INTERNAL),  # fmt: skip
+        "draft": write(
+            tenant_a, section, admin, "Secret draft refund plan", "refund draft", publish=False
+        ),  # fmt: skip
+        "review": write(
+            tenant_a, section, admin, "Secret review refund memo", "refund review", publish=False
+        ),  # fmt: skip
+        "archived": write(
+            tenant_a, section, admin, "Secret archived refund policy", "refund archived"
+        ),  # fmt: skip
+        "internal": write(
+            tenant_a,
+            section,
+            admin,
+            "Secret internal refund runbook",
+            "refund internal",
+            visibility=Article.Visibility.INTERNAL,
+        ),  # fmt: skip
     }
     with tenant_context(tenant_a):
         services.article_submit(article=hidden["review"], actor=admin)

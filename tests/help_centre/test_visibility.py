@@ -28,8 +28,10 @@ def _pages(kb) -> list[str]:
         "/",
         reverse("knowledge:index"),
         reverse("knowledge:category", kwargs={"category_slug": category.slug}),
-        reverse("knowledge:section", kwargs={"category_slug": category.slug,
-                                             "section_slug": kb.refund.section.slug}),  # fmt: skip
+        reverse(
+            "knowledge:section",
+            kwargs={"category_slug": category.slug, "section_slug": kb.refund.section.slug},
+        ),  # fmt: skip
         reverse("knowledge:article_public", kwargs={"slug": kb.refund.slug}),
         reverse("knowledge:article_public", kwargs={"slug": kb.refund_zh.slug}),
         reverse("knowledge:article_public", kwargs={"slug": kb.delivery.slug}),
@@ -94,8 +96,9 @@ def test_an_unknown_faq_category_or_section_is_404(visitor, kb):
     for url in [
         reverse("knowledge:faq_public", kwargs={"faq_slug": "nope"}),
         reverse("knowledge:category", kwargs={"category_slug": "nope"}),
-        reverse("knowledge:section", kwargs={"category_slug": category.slug,
-                                             "section_slug": "nope"}),  # fmt: skip
+        reverse(
+            "knowledge:section", kwargs={"category_slug": category.slug, "section_slug": "nope"}
+        ),  # fmt: skip
         reverse("knowledge:article_public", kwargs={"slug": "nope"}),
     ]:
         assert visitor.get(url).status_code == 404, url
