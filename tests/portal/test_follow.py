@@ -55,6 +55,13 @@ def test_a_follow_link_opens_that_ticket_and_lets_the_holder_reply(client, cast)
     other = client.get(reverse("portal:request", kwargs={"request_number": 2}))
     assert other.status_code == 302 and "/accounts/login/" in other["Location"]
     assert client.get(reverse("portal:requests")).status_code == 302
+    # Nor does it open anything on another tenant's host (bravo's ticket 3 there).
+    for _n in range(2):
+        make_ticket(cast.other, requester=cast.dmitri, subject="别的")
+    elsewhere = client.get(
+        reverse("portal:request", kwargs={"request_number": 3}), HTTP_HOST=host_of(cast.other)
+    )
+    assert elsewhere.status_code == 302 and "/accounts/login/" in elsewhere["Location"]
 
 
 def test_a_token_opens_only_its_own_ticket_and_tenant(client, cast):
@@ -65,14 +72,14 @@ def test_a_token_opens_only_its_own_ticket_and_tenant(client, cast):
         path = reverse(
             "portal:request_follow", kwargs={"request_number": number, "follow_token": token}
         )
-        assert client.get(path).status_code == 404
+        assert client.get(path).status_code == 400
     # Bravo's ticket 1 has the same number: alpha's token opens nothing there.
     response = client.get(good, HTTP_HOST=host_of(cast.other))
-    assert response.status_code == 404
+    assert response.status_code == 400
     # Forged or cut tokens.
     for bad in (token[:-2] + "xx", "nonsense", token.split(":")[0]):
         path = reverse("portal:request_follow", kwargs={"request_number": 1, "follow_token": bad})
-        assert client.get(path).status_code == 404
+        assert client.get(path).status_code == 400
     assert "portal_follow" not in client.session
 
 
@@ -83,7 +90,7 @@ def test_a_follow_link_expires_after_thirty_days(client, cast):
         clock.travel(minutes=29 * 24 * 60)
         assert client.get(old).status_code == 302
         clock.travel(minutes=2 * 24 * 60)
-        assert client.get(old).status_code == 404
+        assert client.get(old).status_code == 400
         # The grant remembered in the session has aged out as well.
         page = client.get(reverse("portal:request", kwargs={"request_number": 2}))
         assert page.status_code == 302 and "/accounts/login/" in page["Location"]

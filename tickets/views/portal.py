@@ -143,8 +143,8 @@ class Access:
 
 def _access(request: HttpRequest, request_number: int) -> Access | HttpResponse:
     """The request for this visitor, or the response to send instead: the sign-in page for a
-    signed-out visitor, the agent page for staff, a 404 for a request they may not see (the
-    same whether it exists or not)."""
+    signed-out visitor, a 404 for a request they may not see (the same whether it exists or
+    not, and for staff, whose side is /agent/)."""
     if request.tenant is None:
         raise Http404
     contact = request.contact or None
@@ -158,12 +158,13 @@ def _access(request: HttpRequest, request_number: int) -> Access | HttpResponse:
         return Access(ticket, contact or ticket.requester, by_link=True, expires=expires)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    if contact is None and request.membership:
-        return redirect("tickets:detail", number=request_number)
-    raise Http404
+    raise Http404  # staff too: a request's portal page is its customer's (like customer_required)
 
 
 def _accessed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Find the request before anything else (the method check included): a request the
+    visitor may not see is a 404 for every method, never a 405 that says it exists."""
+
     @wraps(view)
     def wrapper(request: HttpRequest, request_number: int, *args, **kwargs) -> HttpResponse:
         found = _access(request, request_number)
@@ -258,8 +259,8 @@ def _page(request: HttpRequest, access: Access, *, reply_form: ReplyForm | None 
     return render(request, "tickets/portal/request.html", context, status=status)
 
 
-@require_GET
 @_accessed
+@require_GET
 def portal_request(request: HttpRequest, access: Access) -> HttpResponse:
     ticket = access.ticket
     if ticket.merged_into_id:  # its messages moved: show where they went, if that is visible
@@ -270,8 +271,8 @@ def portal_request(request: HttpRequest, access: Access) -> HttpResponse:
     return _page(request, access)
 
 
-@require_POST
 @_accessed
+@require_POST
 def portal_reply(request: HttpRequest, access: Access) -> HttpResponse:
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
@@ -290,8 +291,8 @@ def portal_reply(request: HttpRequest, access: Access) -> HttpResponse:
     return _page(request, access, reply_form=form, status=422)
 
 
-@require_POST
 @_accessed
+@require_POST
 def portal_solve(request: HttpRequest, access: Access) -> HttpResponse:
     try:
         portal.customer_solve(ticket=access.ticket, contact=access.contact)
@@ -302,8 +303,8 @@ def portal_solve(request: HttpRequest, access: Access) -> HttpResponse:
     return redirect("portal:request", request_number=access.ticket.number)
 
 
-@require_POST
 @_accessed
+@require_POST
 def portal_reopen(request: HttpRequest, access: Access) -> HttpResponse:
     try:
         portal.customer_reopen(ticket=access.ticket, contact=access.contact)
@@ -314,8 +315,8 @@ def portal_reopen(request: HttpRequest, access: Access) -> HttpResponse:
     return redirect("portal:request", request_number=access.ticket.number)
 
 
-@require_http_methods(["GET", "POST"])
 @_accessed
+@require_http_methods(["GET", "POST"])
 def portal_follow_up(request: HttpRequest, access: Access) -> HttpResponse:
     """A new request that refers to a solved or closed one (prefilled with its number)."""
     ticket = access.ticket
@@ -347,8 +348,8 @@ def portal_follow_up(request: HttpRequest, access: Access) -> HttpResponse:
                   status=status)  # fmt: skip
 
 
-@require_GET
 @_accessed
+@require_GET
 def portal_attachment(request: HttpRequest, access: Access, attachment_id: int) -> HttpResponse:
     """A file of the request's public thread, always as a download, with the same strict
     headers as the agents' download."""
@@ -381,7 +382,8 @@ def portal_request_follow(
         raise Http404
     grant = portal.follow_grant(request_number, follow_token)
     if grant is None:
+        # 400 like an invalid sign-in link (accounts:login_link): nothing is revealed.
         return render(request, "tickets/portal/follow_invalid.html",
-                      {"nav_active": "requests"}, status=404)  # fmt: skip
+                      {"nav_active": "requests"}, status=400)  # fmt: skip
     _grant(request, grant.ticket, grant.expires)
     return redirect("portal:request", request_number=grant.ticket.number)
