@@ -54,6 +54,11 @@ class ContactForm(forms.Form):
         max_length=150,
         help_text=_("Type a name; a new organization is created when none matches."),
     )
+    shared_requests = forms.BooleanField(
+        label=_("Members of the organization see each other's requests"),
+        required=False,
+        help_text=_("In the portal, every contact of this organization sees all its requests."),
+    )
     tier = forms.ChoiceField(label=_("Customer tier"), choices=CustomerTier.choices)
     language = forms.ChoiceField(label=_("Language"), required=False)
 
@@ -70,6 +75,7 @@ class ContactForm(forms.Form):
             "email": contact.email,
             "phone": contact.phone,
             "organization": contact.organization.name if contact.organization_id else "",
+            "shared_requests": contact.organization_id and contact.organization.shared_requests,
             "tier": contact.tier,
             "language": contact.language,
         }

@@ -330,6 +330,7 @@ PLACEHOLDERS: dict[str, Any] = {
         "when to expect the first answer, from the SLA policy and business hours"
     ),
     "kb.articles": gettext_lazy("up to three knowledge-base articles that match the request"),
+    "request_url": gettext_lazy("a link to follow the request and reply, without an account"),
 }
 
 

@@ -10,7 +10,9 @@ triggers ({{ ticket.number }}, {{ requester.name }} …) a template may hold:
   or, out of hours, "We are closed until Monday 09:00; …";
 - {{ kb.articles }}: up to three knowledge-base articles matching the request (deflection),
   from whichever suggester is registered in ARTICLE_SUGGESTERS (the knowledge app registers
-  its search there); without one the line is left out.
+  its search there); without one the line is left out;
+- {{ request_url }}: the customer's follow link (tickets.portal.follow_url): opens this one
+  request in the portal, to read and reply, without an account; valid 30 days.
 
 Never sent when: the message came from a machine (Auto-Submitted, Precedence bulk/list/junk,
 mailer-daemon, our own addresses: `facts.automatic`); the requester's address bounces; the
@@ -42,8 +44,8 @@ from .rules import Facts
 
 logger = logging.getLogger(__name__)
 MIN_INTERVAL = timedelta(minutes=10)  # per requester: at most one auto-reply in this window
-EXTRA_PLACEHOLDERS = ("sla.first_response", "kb.articles")
-_EXTRA = re.compile(r"\{\{\s*(sla\.first_response|kb\.articles)\s*\}\}")
+EXTRA_PLACEHOLDERS = ("sla.first_response", "kb.articles", "request_url")
+_EXTRA = re.compile(r"\{\{\s*(sla\.first_response|kb\.articles|request_url)\s*\}\}")
 NO_AUTO_REPLY_CHANNELS = {Ticket.Channel.CHAT, Ticket.Channel.PHONE, Ticket.Channel.API}
 
 
@@ -126,9 +128,14 @@ def _why_not(ticket: Ticket, facts: Facts) -> str:
 
 def render(template: AutoReply, ticket: Ticket) -> tuple[str, str]:
     """Subject and body of the template for this ticket, in the active language."""
+    from tickets.portal import follow_url
+
     from .triggers import render_text
 
-    extras = {"sla.first_response": first_response_text(ticket), "kb.articles": ""}
+    extras = {"sla.first_response": first_response_text(ticket), "kb.articles": "",
+              "request_url": ""}  # fmt: skip
+    if "request_url" in f"{template.subject}{template.body}":
+        extras["request_url"] = follow_url(ticket, absolute=True)
     if template.suggest_articles and "kb.articles" in template.body:
         extras["kb.articles"] = articles_text(ticket)
 

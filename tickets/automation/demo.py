@@ -26,13 +26,13 @@ ACK = {
         "Hello {{ requester.name }},\n\nthank you for writing to us. Your request has the number "
         "#{{ ticket.number }}; reply to this email to add anything.\n\n"
         "{{ sla.first_response }}\n\n{{ kb.articles }}\n\nYou can follow it here: "
-        "{{ ticket.url }}\n\nThe support team",
+        "{{ request_url }}\n\nThe support team",
     ),
     ZH: (
         "[#{{ ticket.number }}] 我们已收到您的请求",
         "{{ requester.name }}，您好：\n\n感谢您的来信，您的请求编号为 #{{ ticket.number }}。"
         "如需补充信息，直接回复本邮件即可。\n\n{{ sla.first_response }}\n\n{{ kb.articles }}\n\n"
-        "查看进度：{{ ticket.url }}\n\n客服团队",
+        "查看进度：{{ request_url }}\n\n客服团队",
     ),
 }
 

@@ -97,7 +97,7 @@ DEFAULT_BODY = _(
     "thank you for writing to us. Your request number is {{ ticket.number }}.\n"
     "{{ sla.first_response }}\n\n"
     "{{ kb.articles }}\n\n"
-    "You can follow your request here: {{ ticket.url }}"
+    "You can follow your request here: {{ request_url }}"
 )
 
 

@@ -120,7 +120,7 @@ def ticket_url(ticket: Ticket, *, customer: bool = False) -> str:
     if not customer:
         return base + reverse("tickets:detail", kwargs={"number": ticket.number})
     try:
-        return base + reverse("portal:request_detail", kwargs={"number": ticket.number})
+        return base + reverse("portal:request", kwargs={"request_number": ticket.number})
     except NoReverseMatch:
         return base + reverse("portal:home")
 

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.accounts.decorators import staff_required
-from tickets import admin_services, contacts, selectors
+from tickets import admin_services, contacts, portal, selectors
 from tickets.forms_admin import CannedForm, ContactForm, ContactNotesForm, IdentityForm, MergeForm
 from tickets.models import CannedResponse, Contact, ContactIdentity, Organization, Ticket
 
@@ -259,8 +259,13 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
     if form.is_valid():
         data = dict(form.cleaned_data)
         data["organization_name"] = data.pop("organization")
+        shared = data.pop("shared_requests")
         try:
             contacts.contact_update(contact=contact, actor=request.user, **data)
+            if contact.organization_id:  # the portal's "organization's requests" tab
+                portal.organization_share_requests(
+                    organization=contact.organization, shared=shared
+                )
         except contacts.ContactError as error:
             form.add_error(None, str(error))
         else:
