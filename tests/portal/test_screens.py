@@ -137,6 +137,12 @@ def test_portal_pages(browser, live_server, acme, lang, size):
     for name, path in pages:
         page.goto(tenant_url(live_server, tenant, path))
         check(name)
+    # Filtering through htmx swaps the list (and the address) without a reload.
+    page.goto(tenant_url(live_server, tenant, "/portal/"))
+    assert page.locator(".request-row", has_text="delivery address").count() == 0
+    page.locator("#id_status").select_option("solved")
+    page.locator(".request-row", has_text="delivery address").wait_for()
+    assert "status=solved" in page.url
     # Replying through htmx swaps the conversation in place.
     page.goto(tenant_url(live_server, tenant, f"/portal/requests/{refund.number}/"))
     page.locator("#reply-body").fill(f"Any news? ({lang} {size})")
