@@ -19,12 +19,13 @@ from tickets.models import Message, Ticket
 from tickets.selectors import ticket_get_for_agent, ticket_thread
 
 from .models import Article
-from .search import Hit, search
+from .search import Hit, search, suggest_for_text
 from .selectors import public_article_url
 
 SUGGEST_TEXT_CHARS = 2000
 DRAFT_MESSAGE_CHARS = 4000
 DRAFT_REPLIES = 5
+RELATIVE_SCORE = 0.6  # suggestions scoring under 60 % of the best one are left out
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
 # A signature starts at the conventional "-- " line, or at a short sign-off line near the end.
 SIGNATURE = re.compile(r"^(?:-- ?|—— ?|__+)$", re.M)
@@ -84,6 +85,18 @@ def ticket_suggest_text(ticket: Ticket) -> str:
     customer = _customer_messages(ticket)
     latest = clean_message_text(customer[-1].body_text) if customer else ""
     return f"{ticket.subject}\n{latest}"[:SUGGEST_TEXT_CHARS]
+
+
+def ticket_suggestions(ticket: Ticket, *, limit: int) -> list[Hit]:
+    """The articles for the ticket's text (`suggest_for_text`: strong full-text hits only), in
+    its language, without the tail that matched far worse than the best (a ticket about a
+    refund "two weeks ago" should not bring the two-factor articles after the refund ones)."""
+    hits = suggest_for_text(ticket_suggest_text(ticket), ticket_language(ticket), limit,
+                            audience="agent")  # fmt: skip
+    if not hits:
+        return []
+    best = hits[0].score
+    return [h for h in hits if h.score >= best * RELATIVE_SCORE]
 
 
 def article_search(query: str, ticket: Ticket | None, *, limit: int) -> list[Hit]:

@@ -596,8 +596,7 @@ def suggest(request: HttpRequest) -> HttpResponse:
         searching, hits = True, from_ticket.article_search(text, ticket, limit=8)
     else:
         text = from_ticket.ticket_suggest_text(ticket)
-        hits = selectors.suggest_for_text(text, from_ticket.ticket_language(ticket), 5,
-                                          audience="agent")  # fmt: skip
+        hits = from_ticket.ticket_suggestions(ticket, limit=4)
     context = {**NAV, "hits": hits, "query": text, "ticket": ticket, "searching": searching,
                "rows": [(h, from_ticket.article_link(h.article)) for h in hits],
                "can_draft": services.can_draft(request.user, role=_role(request))}  # fmt: skip

@@ -17,7 +17,7 @@ from django.shortcuts import render
 
 from helpdesk.accounts.decorators import staff_required
 
-from . import from_ticket, selectors
+from . import from_ticket
 from .views import _methods, _ticket_param
 
 PICKER_RESULTS = 10
@@ -34,10 +34,7 @@ def article_picker(request: HttpRequest) -> HttpResponse:
     if query:
         hits = from_ticket.article_search(query, ticket, limit=PICKER_RESULTS)
     elif ticket is not None:
-        hits = selectors.suggest_for_text(
-            from_ticket.ticket_suggest_text(ticket), from_ticket.ticket_language(ticket),
-            PICKER_RESULTS, audience="agent",
-        )  # fmt: skip
+        hits = from_ticket.ticket_suggestions(ticket, limit=PICKER_RESULTS)
     else:
         hits = []
     rows = [(h, from_ticket.article_link(h.article)) for h in hits]

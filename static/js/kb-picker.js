@@ -110,6 +110,7 @@
     opener = button;
     const kind = box.querySelector("[data-kb-picker-kind]");
     if (kind && composer()) kind.value = composer().kind();
+    applyKind(); // what is still listed from last time follows the kind too
     box.showModal();
     const search = searchBox();
     search.focus();
@@ -143,6 +144,9 @@
       if (!list.length) return;
       const step = event.key === "ArrowDown" ? 1 : -1;
       setActive(list[(index + step + list.length) % list.length] || list[0]);
+    } else if (event.key === "Escape") {
+      event.preventDefault(); // a search box would only clear itself: Escape closes, always
+      dialog().close();
     } else if (event.key === "Enter") {
       event.preventDefault(); // never submit anything from here
       choose(current || list.find(allowed) || null);

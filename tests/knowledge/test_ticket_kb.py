@@ -190,3 +190,163 @@ def test_the_ticket_page_has_the_panel_the_picker_and_the_action(agent_client, t
     )
     assert f"{reverse('knowledge:article_new')}?from_ticket={ticket.number}" in body
     assert "js/kb-picker.js" in body
+
+
+# --- In a browser -------------------------------------------------------------------------------
+
+SIZES = {"desktop": (1280, 800), "phone": (375, 812)}
+UNLABELLED = """
+() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !el.getAttribute('aria-labelledby'))
+  .map(el => el.outerHTML.slice(0, 120))
+"""
+EN_SUBJECT = "My refund has not arrived"
+ZH_SUBJECT = "退款多久到账"
+
+
+class _Spec:
+    language = "en"
+
+
+@pytest.fixture
+def acme(transactional_db):
+    from helpdesk.tenancy.models import Membership
+    from knowledge.demo import seed_knowledge
+    from tests.factories import MembershipFactory, TenantFactory
+
+    tenant = TenantFactory(slug="acme", name="Acme Support")
+    MembershipFactory(tenant=tenant, user__email="admin@acme.test", user__full_name="Ada Admin",
+                      role=Membership.Role.ADMIN)  # fmt: skip
+    MembershipFactory(tenant=tenant, user__email="agent1@acme.test", user__full_name="Alex Agent")
+    with tenant_context(tenant):
+        seed_knowledge(tenant, _Spec())
+    en = make_ticket(tenant, subject=EN_SUBJECT, language="en",
+                     body="I returned the item two weeks ago; the refund is not here.")  # fmt: skip
+    zh = make_ticket(tenant, subject=ZH_SUBJECT, language="zh-hans",
+                     body="我两周前退货了，退款什么时候到账？")  # fmt: skip
+    tenant.tickets = {"en": en, "zh-hans": zh}
+    return tenant
+
+
+def _signed_in(browser, live_server, tenant, *, lang="en", size="desktop"):
+    from tests.e2e.conftest import tenant_url
+    from tests.factories import PASSWORD
+
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    port = live_server.url.rsplit(":", 1)[1]
+    context.add_cookies([{"name": "django_language", "value": lang,
+                          "url": f"http://acme.localhost:{port}/"}])  # fmt: skip
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(tenant_url(live_server, tenant, "/accounts/login/"))
+    page.locator("#id_username").fill("agent1@acme.test")
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+    page.wait_for_load_state()
+    return context, page
+
+
+def _article(tenant, title: str) -> Article:
+    with tenant_context(tenant):
+        return Article.objects.get(title=title)
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_insert_links_from_the_panel_and_from_the_picker(browser, live_server, acme):
+    from tests.e2e.conftest import tenant_url
+
+    context, page = _signed_in(browser, live_server, acme)
+    ticket = acme.tickets["en"]
+    page.goto(tenant_url(live_server, acme, f"/agent/tickets/{ticket.number}/"))
+    textarea = page.locator("#composer-body")
+    # The panel loads the article that matches the ticket; "Insert link" puts its public link in.
+    refund = _article(acme, "How long does a refund take?")
+    hit = page.locator("#kb-suggest .kb-hit", has_text="How long does a refund take?")
+    hit.wait_for()
+    textarea.fill("Hello, see")
+    hit.get_by_role("button", name="Insert link").click()
+    value = textarea.input_value()
+    assert value.startswith("Hello, see How long does a refund take?: http://acme.localhost")
+    assert value.endswith(f"/kb/articles/{refund.slug}/")
+    # The picker, from the keyboard: open it, search, arrow down, Enter.
+    page.keyboard.type("\nAnd ")
+    opener = page.locator("[data-kb-picker-open]")
+    opener.focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("#kb-picker")
+    dialog.wait_for(state="visible")
+    assert page.evaluate("document.activeElement.id") == "kb-picker-q"
+    page.keyboard.type("invoice VAT")
+    option = page.locator("#kb-picker-list [role=option]", has_text="Getting an invoice")
+    option.wait_for()
+    page.keyboard.press("ArrowDown")
+    assert option.first.get_attribute("aria-selected") == "true"
+    page.keyboard.press("Enter")
+    dialog.wait_for(state="hidden")
+    invoice = _article(acme, "Getting an invoice with your VAT number")
+    value = textarea.input_value()
+    assert "And Getting an invoice with your VAT number: http://acme.localhost" in value
+    assert value.endswith(f"/kb/articles/{invoice.slug}/")
+    assert page.evaluate("document.activeElement.id") == "composer-body"
+    # An internal article is greyed in a reply, with the reason, and Enter does not insert it.
+    opener.focus()
+    page.keyboard.press("Enter")
+    page.locator("#kb-picker-q").fill("refund batch failed")
+    internal = page.locator("#kb-picker-list [role=option]", has_text="Refund batch failed")
+    internal.wait_for()
+    assert internal.get_attribute("aria-disabled") == "true"
+    assert internal.locator(".kb-picker-reason").is_visible()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert dialog.is_visible()
+    before = textarea.input_value()
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.hasAttribute('data-kb-picker-open')")
+    assert textarea.input_value() == before
+    # In an internal note it may go in, as the agents' link.
+    page.locator("label.composer-tab", has_text="Internal note").click()
+    opener.click()
+    page.locator("#kb-picker-q").fill("refund batch failed")
+    internal.wait_for()
+    assert internal.get_attribute("aria-disabled") is None
+    internal.click()
+    batch = _article(acme, "Refund batch failed: re-queue it by hand")
+    assert textarea.input_value().endswith(f"/agent/kb/articles/{batch.pk}/")
+    context.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_ticket_page_screens(browser, live_server, acme, lang, size):
+    from tests.e2e.conftest import ARTIFACTS, tenant_url
+
+    shots = ARTIFACTS / "screens" / "ticket_kb"
+    shots.mkdir(parents=True, exist_ok=True)
+    width = SIZES[size][0]
+    context, page = _signed_in(browser, live_server, acme, lang=lang, size=size)
+    ticket = acme.tickets[lang]
+    page.goto(tenant_url(live_server, acme, f"/agent/tickets/{ticket.number}/"))
+    panel = page.locator(".kb-side")
+    if size == "phone":  # folded on phones, like the properties
+        assert panel.get_attribute("open") is None
+        panel.locator("summary").click()
+    page.locator("#kb-suggest .kb-hit").first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    assert page.evaluate(UNLABELLED) == []
+    page.screenshot(path=str(shots / f"ticket-{lang}-{size}.png"), full_page=True)
+    panel.screenshot(path=str(shots / f"panel-{lang}-{size}.png"))
+    # The picker, open over the page.
+    page.locator("#composer-body").click()
+    page.locator("[data-kb-picker-open]").click()
+    page.locator("#kb-picker-list [role=option]").first.wait_for()
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    page.screenshot(path=str(shots / f"picker-{lang}-{size}.png"))
+    context.close()
