@@ -80,6 +80,7 @@ class TenantSettingsForm(forms.Form):
         label=_("Customers may reopen a solved request for (days)"),
         min_value=0,
         max_value=365,
+        required=False,  # left empty: unchanged
         help_text=_("0 means customers cannot reopen; they open a new request instead."),
     )
     logo = forms.FileField(
@@ -118,6 +119,8 @@ class TenantSettingsForm(forms.Form):
         changes (a new file, or "" to remove it)."""
         fields = dict(self.cleaned_data)
         logo, remove = fields.pop("logo", None), fields.pop("remove_logo", False)
+        if fields.get("portal_reopen_days") is None:
+            fields.pop("portal_reopen_days", None)
         if logo:
             fields["logo"] = logo
         elif remove:

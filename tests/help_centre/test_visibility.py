@@ -102,3 +102,27 @@ def test_an_unknown_faq_category_or_section_is_404(visitor, kb):
         reverse("knowledge:article_public", kwargs={"slug": "nope"}),
     ]:
         assert visitor.get(url).status_code == 404, url
+
+
+def test_another_tenants_host_knows_none_of_our_pages(client, tenant_b, kb):
+    """Tenant B's host, with tenant A's slugs and file ids: 404 everywhere, and nothing of
+    A's on B's index, search or sitemap."""
+    client.defaults["HTTP_HOST"] = host_of(tenant_b)
+    category = kb.refund.section.category
+    for url in [
+        reverse("knowledge:article_public", kwargs={"slug": kb.refund.slug}),
+        reverse("knowledge:category", kwargs={"category_slug": category.slug}),
+        reverse(
+            "knowledge:section",
+            kwargs={"category_slug": category.slug, "section_slug": kb.refund.section.slug},
+        ),  # fmt: skip
+        reverse("knowledge:faq_public", kwargs={"faq_slug": kb.faq.slug}),
+        reverse("knowledge:file_public", kwargs={"file_id": kb.image.pk}),
+    ]:
+        assert client.get(url).status_code == 404, url
+    feedback = reverse("knowledge:article_feedback", kwargs={"slug": kb.refund.slug})
+    assert client.post(feedback, {"helpful": "yes", "language": "en"}).status_code == 404
+    for path in ["/", reverse("knowledge:index"), reverse("knowledge:search") + "?q=refund",
+                 reverse("knowledge:sitemap")]:  # fmt: skip
+        body = client.get(path).content.decode()
+        assert "how to get a refund" not in body.lower() and kb.refund.slug not in body, path
