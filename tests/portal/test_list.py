@@ -131,3 +131,22 @@ def test_agents_switch_the_organization_s_sharing_on_the_contact_page(client, ca
     client.post(path, form)
     with tenant_context(cast.tenant):
         assert Organization.objects.get(pk=cast.globex.pk).shared_requests is False
+
+
+def test_the_request_page_costs_the_same_for_a_long_thread(
+    client, cast, agent, django_assert_max_num_queries
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tickets.services import ticket_reply
+
+    with tenant_context(cast.tenant):
+        for n in range(15):
+            ticket_reply(ticket=cast.alices, author=agent, body_text=f"Answer {n}",
+                         attachments=[SimpleUploadedFile(f"a{n}.txt", b"x")])  # fmt: skip
+            portal.customer_reply(ticket=cast.alices, contact=cast.alice, body_text=f"Q {n}")
+    as_customer(client, cast.alice, cast.tenant)
+    path = reverse("portal:request", kwargs={"request_number": cast.alices.number})
+    with django_assert_max_num_queries(15):  # 13 today, whatever the length
+        page = client.get(path).content.decode()
+    assert page.count('class="thread-msg ') == 31 and "a14.txt" in page
