@@ -148,6 +148,8 @@ def test_the_customer_marks_their_request_solved(client, cast, agent):
         event = TicketEvent.objects.get(ticket=ticket, kind="customer_solved")
         assert event_text(event, {}, {}) == "Solved by the customer (portal)"
         assert AutomationJob.objects.filter(ticket=ticket, event="updated").exists()
+        status = TicketEvent.objects.get(ticket=ticket, kind="status")
+        assert event_text(status, {}, {}) == "The customer changed status from New to Solved"
     page = client.get(reverse("portal:request", kwargs=kw(ticket))).content.decode()
     assert "Solved by the customer" in page and "Reopen the request" in page
     # Solving twice is refused with a sentence, not an error page.

@@ -51,7 +51,7 @@ from helpdesk.accounts.selectors import member_list
 from helpdesk.tenancy.models import Membership
 from knowledge import services as kb_services
 from sla import display as sla_display
-from tickets import delivery, presence, services
+from tickets import delivery, portal, presence, services
 from tickets.attachments import AttachmentError
 from tickets.canned import canned_render
 from tickets.forms import (
@@ -771,10 +771,14 @@ def _value_text(field: str, value: Any, people: dict, teams: dict) -> str:
     return str(CHOICE_LABELS.get(field, {}).get(value, value))
 
 
+CUSTOMER_REASONS = (portal.SOLVED_BY_CUSTOMER, portal.REOPENED_BY_CUSTOMER)
+
+
 def event_text(event: TicketEvent, people: dict[int, User], teams: dict[int, Team]) -> str:
     """One timeline line, in the reader's language: "Alex changed priority from Normal to High"."""
     data = event.data or {}
     who = event.actor.get_full_name() if event.actor else (
+        _("The customer") if event.reason in CUSTOMER_REASONS else  # the portal's solve/reopen
         _("Automation") if event.reason else _("The system"))  # fmt: skip
     kind = event.kind
     if kind in FIELD_NAMES:
