@@ -62,7 +62,7 @@ class Tenant(models.Model):
         upload_to=logo_path,
         max_length=300,
         blank=True,
-        help_text=_("PNG, JPEG, WebP or SVG, shown in the header of the help centre."),
+        help_text=_("PNG, JPEG or WebP, up to 1 MB; shown in the header of the help centre."),
     )
     portal_reopen_days = models.PositiveSmallIntegerField(
         _("customers may reopen a solved request for (days)"),

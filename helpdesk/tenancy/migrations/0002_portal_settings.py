@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='tenant',
             name='logo',
-            field=models.FileField(blank=True, help_text='PNG, JPEG, WebP or SVG, shown in the header of the help centre.', max_length=300, upload_to=helpdesk.tenancy.models.logo_path, verbose_name='logo'),
+            field=models.FileField(blank=True, help_text='PNG, JPEG or WebP, up to 1 MB; shown in the header of the help centre.', max_length=300, upload_to=helpdesk.tenancy.models.logo_path, verbose_name='logo'),
         ),
         migrations.AddField(
             model_name='tenant',
