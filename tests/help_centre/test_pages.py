@@ -11,6 +11,7 @@ from django.urls import reverse
 from helpdesk.tenancy.context import tenant_context
 from knowledge.models import Article, ArticleFeedback, SearchLog
 from tests.helpers import host_of, sign_in
+from tests.knowledge.conftest import write
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -221,3 +222,32 @@ def test_faq_page_is_accordions(visitor, kb):
     text = body.content.decode()
     assert text.count("<details") == 2  # refund and delivery; the hidden four are left out
     assert "<summary>How to get a refund</summary>" in text
+
+
+def test_list_pages_cost_the_same_queries_whatever_the_number_of_articles(visitor, tenant_a,
+                                                                          admin, kb):  # fmt: skip
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from knowledge import services
+
+    category = kb.refund.section.category
+    slugs = {"category_slug": category.slug, "section_slug": kb.refund.section.slug}
+    section = reverse("knowledge:section", kwargs=slugs)
+    pages = ["/", reverse("knowledge:index"), reverse("knowledge:sitemap"), section]
+
+    def counts() -> list[int]:
+        result = []
+        for path in pages:
+            with CaptureQueriesContext(connection) as queries:
+                assert visitor.get(path).status_code == 200
+            result.append(len(queries))
+        return result
+
+    counts()  # warm: the host lookup and the session are cached after the first request
+    before = counts()
+    with tenant_context(tenant_a):
+        other = services.section_save(actor=admin, category=category, name="Exchanges")
+    for n in range(6):
+        write(tenant_a, other if n % 2 else kb.refund.section, admin, f"Exchange rule {n}", "x")
+    assert counts() == before
