@@ -150,3 +150,24 @@ def test_request_url_is_a_known_auto_reply_placeholder(cast):
         _subject, body = render(template, ticket)
         token = body.rstrip("/").rsplit("/", 1)[1]
         assert portal.ticket_for_follow_token(ticket.number, token).pk == ticket.pk
+
+
+def test_a_link_holder_can_open_a_follow_up_and_keep_following(client, cast, agent):
+    from tickets.models import Ticket, TicketLink
+    from tickets.services import ticket_update
+
+    with tenant_context(cast.tenant):
+        ticket_update(ticket=cast.carols, actor=agent, status="solved")
+        ticket_update(ticket=cast.carols, actor=agent, status="closed")
+    visitor(client, cast.tenant)
+    client.get(link(cast, cast.carols))
+    path = reverse("portal:request_follow_up", kwargs={"request_number": 3})
+    response = client.post(path, {"subject": "Follow-up to #3: Password reset", "token": "fu-1",
+                                  "description": "Locked out again."})  # fmt: skip
+    assert response.status_code == 302
+    with tenant_context(cast.tenant):
+        new = Ticket.objects.get(subject="Follow-up to #3: Password reset")
+        assert new.requester_id == cast.carol.pk
+        assert TicketLink.objects.filter(ticket=new, other=cast.carols).exists()
+    assert response["Location"] == reverse("portal:request", kwargs={"request_number": new.number})
+    assert "Locked out again." in client.get(response["Location"]).content.decode()
