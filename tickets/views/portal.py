@@ -7,7 +7,6 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
@@ -15,77 +14,17 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.lib import clock
 from tickets import portal
-from tickets.forms import MultipleFileField, form_token
+from tickets.forms import form_token
+from tickets.forms_portal import FollowUpForm, ListForm, ReplyForm
 from tickets.models import Contact, Ticket
 
 from .ticket import RISKY_TYPES, _content_disposition
 
 GRANTS_KEY = "portal_follow"
-
-
-# --- Forms --------------------------------------------------------------------------------
-
-
-class ReplyForm(forms.Form):
-    body = forms.CharField(
-        label=gettext_lazy("Your reply"),
-        max_length=portal.REPLY_MAX,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        error_messages={"required": gettext_lazy("Write a message before sending it.")},
-    )
-    attachments = MultipleFileField(label=gettext_lazy("Attach files"), required=False)
-    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("auto_id", "reply-%s")
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("token", form_token())
-
-    def clean_attachments(self) -> list:
-        problems = portal.check_attachments(self.cleaned_data["attachments"])
-        if problems:
-            raise forms.ValidationError(problems)
-        return self.cleaned_data["attachments"]
-
-
-class FollowUpForm(forms.Form):
-    subject = forms.CharField(label=gettext_lazy("Subject"), max_length=250)
-    description = forms.CharField(
-        label=gettext_lazy("What do you need?"),
-        max_length=portal.REPLY_MAX,
-        widget=forms.Textarea(attrs={"rows": 6}),
-    )
-    attachments = MultipleFileField(label=gettext_lazy("Attach files"), required=False)
-    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
-
-    def clean_attachments(self) -> list:
-        problems = portal.check_attachments(self.cleaned_data["attachments"])
-        if problems:
-            raise forms.ValidationError(problems)
-        return self.cleaned_data["attachments"]
-
-
-class ListForm(forms.Form):
-    """The list's query string, validated: unknown values fall back to the defaults."""
-
-    q = forms.CharField(label=gettext_lazy("Search by subject or number"), required=False,
-                        max_length=100)  # fmt: skip
-    status = forms.ChoiceField(
-        label=gettext_lazy("Show"),
-        required=False,
-        choices=[
-            ("open", gettext_lazy("Open")),
-            ("solved", gettext_lazy("Solved")),
-            ("all", gettext_lazy("All")),
-        ],  # fmt: skip
-    )
-    scope = forms.ChoiceField(required=False, choices=[(s, s) for s in portal.SCOPES])
 
 
 # --- Access ---------------------------------------------------------------------------------
@@ -232,7 +171,6 @@ def portal_requests(request: HttpRequest) -> HttpResponse:
 def _page(request: HttpRequest, access: Access, *, reply_form: ReplyForm | None = None,
           status: int = 200) -> HttpResponse:  # fmt: skip
     ticket = access.ticket
-    subject, body = portal.follow_up_text(ticket)
     context = {
         "nav_active": "requests",
         "ticket": ticket,
@@ -246,7 +184,7 @@ def _page(request: HttpRequest, access: Access, *, reply_form: ReplyForm | None 
         "follow_up": portal.offers_follow_up(ticket),
         "follow_up_url": reverse(
             "portal:request_follow_up", kwargs={"request_number": ticket.number}
-        ),  # fmt: skip
+        ),
         "reply_form": reply_form or ReplyForm(),
         "portal_rating": portal.rating_hook(ticket),
         "by_link": access.by_link and not request.user.is_authenticated,
