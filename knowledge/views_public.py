@@ -48,7 +48,7 @@ SEARCH_MAX_PAGES = 10  # deeper pages are not worth the database's time
 VIEWED_KEY = "kb_viewed"  # article ids this session has been counted for
 VIEWED_MAX = 300
 FEEDBACK_KEY = "kb_feedback"  # {article id: "yes" | "no"} answered in this session
-FEEDBACK_PER_IP = (30, 60 * 60)
+FEEDBACK_PER_IP = (60, 60 * 60)  # a person reads fewer articles an hour; a script more
 LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
               ".webp": "image/webp"}  # fmt: skip
 

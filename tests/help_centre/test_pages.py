@@ -251,3 +251,27 @@ def test_list_pages_cost_the_same_queries_whatever_the_number_of_articles(visito
     for n in range(6):
         write(tenant_a, other if n % 2 else kb.refund.section, admin, f"Exchange rule {n}", "x")
     assert counts() == before
+
+
+def test_feedback_is_rate_limited_per_address(visitor, tenant_a, kb, monkeypatch):
+    from knowledge import views_public
+
+    monkeypatch.setattr(views_public, "FEEDBACK_PER_IP", (2, 3600))
+    url = reverse("knowledge:article_feedback", kwargs={"slug": kb.refund.slug})
+    codes = [visitor.post(url, {"helpful": "yes", "language": "en"},
+                          REMOTE_ADDR="203.0.113.9").status_code for _ in range(3)]  # fmt: skip
+    assert codes == [302, 302, 429]
+    assert _article(tenant_a, kb.refund.pk).helpful_count == 1
+
+
+def test_a_chinese_tenant_shows_english_readers_its_chinese_articles(client, tenant_b, outsider):
+    from knowledge import services
+
+    with tenant_context(tenant_b):
+        category = services.category_save(actor=outsider, name="订单")
+        section = services.section_save(actor=outsider, category=category, name="退货")
+    write(tenant_b, section, outsider, "退货运费谁付", "退货运费由我们承担。", language="zh-hans")
+    client.cookies["django_language"] = "en"
+    body = client.get(reverse("knowledge:index"), HTTP_HOST=host_of(tenant_b)).content.decode()
+    assert "退货运费谁付" in body and 'lang="zh-hans"' in body
+    assert '<html lang="en">' in body
