@@ -15,6 +15,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from channels_in.email_parse import strip_quoted
+from helpdesk.tenancy.context import require_current_tenant
+from helpdesk.tenancy.resolve import tenant_base_url
 from tickets.models import Message, Ticket
 from tickets.selectors import ticket_get_for_agent, ticket_thread
 
@@ -50,7 +52,7 @@ def ticket_for_kb(number: int | None) -> Ticket | None:
 
 
 def ticket_language(ticket: Ticket) -> str:
-    language = ticket.language or ticket.tenant.default_language
+    language = ticket.language or require_current_tenant().default_language
     return language if language in LANGUAGES else settings.LANGUAGE_CODE
 
 
@@ -128,9 +130,6 @@ class ArticleLink:
 
 
 def article_link(article: Article) -> ArticleLink:
-    from helpdesk.tenancy.context import require_current_tenant
-    from helpdesk.tenancy.resolve import tenant_base_url
-
     agent_url = tenant_base_url(require_current_tenant()) + reverse(
         "knowledge:article", kwargs={"article_id": article.pk}
     )

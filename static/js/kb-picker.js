@@ -22,6 +22,21 @@
     });
   }
 
+  // Without the async clipboard (not a secure context): a hidden text box, selected and copied.
+  function copyByHand(text) {
+    const box = document.createElement("textarea");
+    box.value = text;
+    box.setAttribute("readonly", "");
+    box.style.position = "fixed";
+    box.style.opacity = "0";
+    document.body.appendChild(box);
+    box.select();
+    let copied = false;
+    try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+    box.remove();
+    return copied;
+  }
+
   // --- The KB panel: insert and copy ------------------------------------------------------------
   document.addEventListener("click", (event) => {
     const target = event.target instanceof Element ? event.target : null;
@@ -35,9 +50,9 @@
       const text = copy.dataset.kbCopy;
       const done = () => announce(copy.dataset.copied || "");
       if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(text).then(done, () => window.prompt("", text));
-      } else {
-        window.prompt("", text); // not a secure context: the text selected, ready for Ctrl+C
+        navigator.clipboard.writeText(text).then(done, () => copyByHand(text) && done());
+      } else if (copyByHand(text)) {
+        done();
       }
     }
   });
