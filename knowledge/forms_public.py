@@ -12,7 +12,6 @@ from .search import MAX_QUERY_CHARS
 class PublicSearchForm(forms.Form):
     q = forms.CharField(label=_("Search the help centre"), max_length=MAX_QUERY_CHARS,
                         required=False, strip=True)  # fmt: skip
-    page = forms.IntegerField(min_value=1, required=False)
 
 
 class FeedbackForm(forms.Form):

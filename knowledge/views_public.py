@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 
-from django.core.paginator import EmptyPage, Paginator
+from django.core.paginator import InvalidPage, Paginator
 from django.http import (
     FileResponse,
     Http404,
@@ -31,6 +31,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.lib.params import int_param
 from helpdesk.lib.ratelimit import allow
 
 from . import selectors, selectors_public, services
@@ -107,7 +108,7 @@ def section(request: HttpRequest, category_slug: str, section_slug: str) -> Http
                           SECTION_PAGE)  # fmt: skip
     try:
         page = paginator.page(request.GET.get("page") or 1)
-    except (EmptyPage, ValueError, TypeError):
+    except InvalidPage:
         raise Http404 from None
     context = {"section": found, "category": found.category, "page": page,
                "search_form": PublicSearchForm(), **NAV}  # fmt: skip
@@ -203,10 +204,8 @@ def article_feedback(request: HttpRequest, slug: str) -> HttpResponse:
 def search_results(request: HttpRequest) -> HttpResponse:
     langs = reader_languages(request)
     form = PublicSearchForm(request.GET)
-    query, page = "", 1
-    if form.is_valid():
-        query, page = form.cleaned_data["q"], form.cleaned_data["page"] or 1
-    page = min(page, SEARCH_MAX_PAGES)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    page = min(int_param(request, "page", 1), SEARCH_MAX_PAGES)
     result = None
     if query:
         offset = (page - 1) * SEARCH_PAGE
@@ -216,7 +215,7 @@ def search_results(request: HttpRequest) -> HttpResponse:
         if not result.hits and other and page == 1:
             result = search(query, language=other, audience="customer", limit=SEARCH_PAGE)
     context = {
-        "search_form": form if form.is_bound and query else PublicSearchForm(initial={"q": query}),
+        "search_form": PublicSearchForm(initial={"q": query}),
         "query": query,
         "result": result,
         "page_number": page,

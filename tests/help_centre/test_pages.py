@@ -165,7 +165,9 @@ def test_search_highlights_pages_and_bounds(visitor, kb):
     assert "<mark>" in body and "How to get a" in body
     deep = visitor.get(reverse("knowledge:search") + "?q=refund&page=500")
     assert deep.status_code == 200 and deep.context["page_number"] == 10
-    assert visitor.get(reverse("knowledge:search") + "?q=refund&page=x").status_code == 200
+    for junk in ("x", "0", "-3"):
+        response = visitor.get(reverse("knowledge:search") + f"?q=refund&page={junk}")
+        assert response.context["page_number"] == 1 and "<mark>" in response.content.decode()
 
 
 def test_no_result_offers_a_request_and_is_logged_once(visitor, tenant_a, kb):
@@ -275,3 +277,20 @@ def test_a_chinese_tenant_shows_english_readers_its_chinese_articles(client, ten
     body = client.get(reverse("knowledge:index"), HTTP_HOST=host_of(tenant_b)).content.decode()
     assert "退货运费谁付" in body and 'lang="zh-hans"' in body
     assert '<html lang="en">' in body
+
+
+def test_section_pages(visitor, tenant_a, admin, kb):
+    from knowledge import views_public
+
+    category = kb.refund.section.category
+    url = reverse("knowledge:section", kwargs={"category_slug": category.slug,
+                                               "section_slug": kb.refund.section.slug})  # fmt: skip
+    for n in range(views_public.SECTION_PAGE):
+        write(tenant_a, kb.refund.section, admin, f"Returns rule {n:02d}", "x")
+    first = visitor.get(url)
+    assert first.status_code == 200 and len(first.context["page"].object_list) == 20
+    assert 'rel="next"' in first.content.decode()
+    second = visitor.get(url + "?page=2").content.decode()
+    assert "Page 2 of 2" in second and "Returns rule" in second
+    for bad in ("?page=3", "?page=x", "?page=0"):
+        assert visitor.get(url + bad).status_code == 404, bad
