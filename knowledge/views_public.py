@@ -48,6 +48,7 @@ SEARCH_PAGE = 10
 SEARCH_MAX_PAGES = 10  # deeper pages are not worth the database's time
 VIEWED_KEY = "kb_viewed"  # article ids this session has been counted for
 VIEWED_MAX = 300
+VIEW_WINDOW = 30 * 60  # a visitor without a session counts again after half an hour
 FEEDBACK_KEY = "kb_feedback"  # {article id: "yes" | "no"} answered in this session
 FEEDBACK_PER_IP = (60, 60 * 60)  # a person reads fewer articles an hour; a script more
 LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
@@ -123,12 +124,20 @@ def article_url(article: Article) -> str:
 
 
 def _count_view(request: HttpRequest, article: Article) -> None:
-    """One view per session per article: a refresh is not a second reader."""
-    viewed: list[int] = request.session.get(VIEWED_KEY, [])
-    if article.pk in viewed:
-        return
+    """One view per session per article: a refresh is not a second reader. A visitor with no
+    session (most, and every crawler) is not given one just for this — that would be a
+    session row per hit — but remembered for VIEW_WINDOW by address and browser instead."""
+    if request.session.session_key:
+        viewed: list[int] = request.session.get(VIEWED_KEY, [])
+        if article.pk in viewed:
+            return
+        request.session[VIEWED_KEY] = [*viewed, article.pk][-VIEWED_MAX:]
+    else:
+        who = "|".join((request.META.get("REMOTE_ADDR", ""),
+                        request.headers.get("User-Agent", "")[:200], str(article.pk)))  # fmt: skip
+        if not allow("kb-view", who, limit=1, window=VIEW_WINDOW):
+            return
     services.article_view_record(article=article)
-    request.session[VIEWED_KEY] = [*viewed, article.pk][-VIEWED_MAX:]
 
 
 def _article_context(request: HttpRequest, article: Article, **extra) -> dict:

@@ -97,15 +97,25 @@ def test_staff_see_an_edit_link(client, tenant_a, agent, kb):
     assert f'href="{edit}"' in body.content.decode()
 
 
-def test_views_count_once_per_session(client, tenant_a, kb):
+def test_views_count_once_per_session(client, tenant_a, customer, kb):
+    url = reverse("knowledge:article_public", kwargs={"slug": kb.refund.slug})
+    before = _article(tenant_a, kb.refund.pk).view_count
+    sign_in(client, customer, tenant_a)  # a visitor with a session
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    assert _article(tenant_a, kb.refund.pk).view_count == before + 1
+
+
+def test_views_without_a_session_count_once_per_address_and_browser(client, tenant_a, kb):
     url = reverse("knowledge:article_public", kwargs={"slug": kb.refund.slug})
     before = _article(tenant_a, kb.refund.pk).view_count
     client.defaults["HTTP_HOST"] = host_of(tenant_a)
     for _ in range(3):
-        assert client.get(url).status_code == 200
+        response = client.get(url, REMOTE_ADDR="198.51.100.7", HTTP_USER_AGENT="Firefox")
+        assert response.status_code == 200
+        assert "sessionid" not in response.cookies  # no session row per anonymous hit
     assert _article(tenant_a, kb.refund.pk).view_count == before + 1
-    client.cookies.clear()  # another visitor
-    client.get(url)
+    client.get(url, REMOTE_ADDR="198.51.100.8", HTTP_USER_AGENT="Firefox")  # someone else
     assert _article(tenant_a, kb.refund.pk).view_count == before + 2
 
 
