@@ -185,8 +185,10 @@ def sitemap_articles(*, offset: int, limit: int) -> list[SitemapArticle]:
         .order_by("id")[offset : offset + limit]
     )
     groups: dict = {}
-    siblings = public_articles().select_related(None).filter(
-        translation_group__in={a.translation_group for a in articles}
+    siblings = (
+        public_articles()
+        .select_related(None)
+        .filter(translation_group__in={a.translation_group for a in articles})
     )
     for row in siblings.only("pk", "slug", "language", "translation_group").order_by("language"):
         groups.setdefault(row.translation_group, []).append(row)

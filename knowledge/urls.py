@@ -41,11 +41,11 @@ public_patterns = [
     path("", views_public.index, name="index"),
     path("search/", views_public.search_results, name="search"),
     path("categories/<str:category_slug>/", views_public.category, name="category"),
-    path("categories/<str:category_slug>/<str:section_slug>/", views_public.section,
-         name="section"),  # fmt: skip
+    path(
+        "categories/<str:category_slug>/<str:section_slug>/", views_public.section, name="section"
+    ),
     path("articles/<str:slug>/", views_public.article_detail, name="article_public"),
-    path("articles/<str:slug>/feedback/", views_public.article_feedback,
-         name="article_feedback"),  # fmt: skip
+    path("articles/<str:slug>/feedback/", views_public.article_feedback, name="article_feedback"),
     path("faq/<str:faq_slug>/", views_public.faq, name="faq_public"),
     path("files/<int:file_id>/", views_public.file_public, name="file_public"),
 ]
