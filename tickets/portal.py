@@ -91,7 +91,11 @@ def shares_requests(contact: Contact) -> bool:
 
 
 def _mine(contact: Contact) -> Q:
-    return Q(requester=contact) | Q(requester__merged_into=contact)
+    """The contact's own tickets and those of contacts merged into them, as a list of
+    requester ids: `requester_id IN (…)` reads the (tenant, requester) index, where a join
+    through Contact.merged_into would read every ticket of the tenant."""
+    merged = Contact.objects.filter(merged_into=contact).values_list("pk", flat=True)[:100]
+    return Q(requester_id__in=[contact.pk, *merged])
 
 
 def _organization(contact: Contact) -> Q:
