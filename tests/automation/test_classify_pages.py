@@ -130,8 +130,9 @@ def _panel_and_settings(browser, live_server, acme, lang: str, size: str) -> dic
     page.wait_for_load_state()
 
     page.goto(tenant_url(live_server, tenant, f"/agent/tickets/{ticket.number}/"))
-    if page.locator("details.side-panel[open]").count() == 0:  # phones start it folded
-        page.locator("details.side-panel > summary").click()
+    # The properties panel (not the KB panel above it); phones start it folded.
+    if page.locator("details.side-panel:not(.kb-side)[open]").count() == 0:
+        page.locator("details.side-panel:not(.kb-side) > summary").click()
     panel = page.locator("#ticket-classification")
     panel.scroll_into_view_if_needed()
     _check(page, "ticket page", width)

@@ -73,12 +73,13 @@ STAFF_PAGES = [
     "/agent/tickets/1/escalate/",
     "/agent/kb/",
     "/agent/kb/new/",
+    "/agent/kb/insights/",
 ]
 ANONYMOUS_PAGES = [
     "/", "/accounts/login/", "/accounts/password-reset/", "/accounts/signup/",
-    "/portal/requests/new/",
+    "/portal/requests/new/", "/kb/", "/kb/search/?q=refund",
 ]  # fmt: skip
-CUSTOMER_PAGES = ["/portal/", "/portal/requests/new/"]
+CUSTOMER_PAGES = ["/portal/", "/portal/requests/", "/portal/requests/1/", "/portal/requests/new/"]
 SIZES = {"desktop": (1280, 800), "phone": (375, 740)}
 
 UNLABELLED_CONTROLS = """
