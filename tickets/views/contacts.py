@@ -263,9 +263,7 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
         try:
             contacts.contact_update(contact=contact, actor=request.user, **data)
             if contact.organization_id:  # the portal's "organization's requests" tab
-                portal.organization_share_requests(
-                    organization=contact.organization, shared=shared
-                )
+                portal.organization_share_requests(organization=contact.organization, shared=shared)
         except contacts.ContactError as error:
             form.add_error(None, str(error))
         else:
