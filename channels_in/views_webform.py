@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -70,4 +71,18 @@ def request_thanks(request: HttpRequest) -> HttpResponse:
         return redirect("portal:request_new")
     return render(request, "channels_in/request_thanks.html",
                   {"number": last.get("number"), "email": last.get("email", ""),
+                   "request_url": _request_url(request, last.get("number")),
                    "nav_active": "requests"})  # fmt: skip
+
+
+def _request_url(request: HttpRequest, number: int | None) -> str:
+    """Where this browser follows the request it just sent: the portal page for a signed-in
+    customer, otherwise the ticket's follow link (the same one the acknowledgement carries)."""
+    from tickets import portal
+
+    if not number:
+        return ""
+    if request.contact:
+        return reverse("portal:request", kwargs={"request_number": number})
+    ticket = portal.request_by_number(number)
+    return portal.follow_url(ticket) if ticket is not None else ""

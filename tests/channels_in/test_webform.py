@@ -117,3 +117,22 @@ def test_attachments_are_kept_and_forbidden_ones_refused(client, tenant_a):
 def test_thanks_page_without_a_submission_goes_to_the_form(client, tenant_a):
     response = client.get(reverse("portal:request_thanks"), HTTP_HOST=host_of(tenant_a))
     assert response.status_code == 302 and response.url == NEW
+
+
+def test_the_confirmation_links_a_visitor_to_follow_the_request(client, tenant_a):
+    html = post(client, tenant_a, form_data(), follow=True).content.decode()
+    with tenant_context(tenant_a):
+        number = Ticket.objects.get().number
+    [link] = re.findall(rf'href="(/portal/requests/{number}/follow/[^"]+/)"', html)
+    client.cookies.clear()  # another browser holding the link (e.g. from the email)
+    page = client.get(link, HTTP_HOST=host_of(tenant_a), follow=True)
+    assert page.status_code == 200 and "Ordered on Monday, still nothing." in page.content.decode()
+
+
+def test_the_confirmation_sends_a_signed_in_customer_to_the_portal_page(client, tenant_a,
+                                                                        customer):  # fmt: skip
+    sign_in(client, customer, tenant_a)
+    html = post(client, tenant_a, form_data(), follow=True).content.decode()
+    with tenant_context(tenant_a):
+        number = Ticket.objects.get().number
+    assert f'href="/portal/requests/{number}/"' in html and "/follow/" not in html
