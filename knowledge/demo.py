@@ -295,3 +295,36 @@ def seed_knowledge(tenant: Tenant, spec) -> None:
 
         RelatedArticle.objects.get_or_create(article=first, related=second)
         RelatedArticle.objects.get_or_create(article=second, related=first)
+    _seed_self_service(by_key, language)
+
+
+# Demo self-service activity for Knowledge › Self-service: (flow, article key, outcome, days ago).
+DEFLECTIONS = [
+    ("demo-flow-0001-refund", "refund-time", "solved", 1),
+    ("demo-flow-0002-refund", "refund-time", "solved", 3),
+    ("demo-flow-0003-parcel", "track-parcel", "solved", 4),
+    ("demo-flow-0004-password", "reset-password", "solved", 6),
+    ("demo-flow-0005-refund", "refund-request", "submitted", 2),
+    ("demo-flow-0006-invoice", "invoice-vat", "submitted", 5),
+    ("demo-flow-0007-parcel", "delivery-times", "shown", 8),
+]
+MISSED_SEARCHES = {EN: ["gift card balance", "gift card balance", "student discount"],
+                   ZH: ["礼品卡余额", "礼品卡余额", "学生优惠"]}  # fmt: skip
+
+
+def _seed_self_service(by_key: dict[str, Article], language: str) -> None:
+    """A week of deflections and searches that found nothing (idempotent: fixed flow ids)."""
+    from .models import Deflection, SearchLog
+
+    if Deflection.objects.filter(flow__startswith="demo-flow-").exists():
+        return
+    now = timezone.now()
+    for flow, key, outcome, days in DEFLECTIONS:
+        article = by_key[key]
+        row = Deflection.objects.create(
+            flow=flow, outcome=outcome, shown_articles=[article.pk], query=article.title[:200],
+            language=language, article=article if outcome == "solved" else None,
+        )  # fmt: skip
+        Deflection.objects.filter(pk=row.pk).update(created_at=now - timedelta(days=days))
+    for query in MISSED_SEARCHES[language]:
+        SearchLog.objects.create(query=query, language=language, audience="customer")

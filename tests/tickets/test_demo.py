@@ -10,10 +10,9 @@ from django.core.management import call_command
 from django.db.models import Count
 from django.utils import timezone
 
-from helpdesk import demo
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
-from tickets.demo import seed_tickets
+from knowledge.models import Deflection, SearchLog
 from tickets.models import (
     CannedResponse,
     Contact,
@@ -28,15 +27,12 @@ from tickets.models import (
 from tickets.search import query_for
 
 MODELS = (Organization, Contact, Team, TeamMember, CannedResponse, Ticket, Message, TicketEvent,
-          TicketTag)  # fmt: skip
+          TicketTag, Deflection, SearchLog)  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
-def _with_ticket_seeder(monkeypatch, settings, tmp_path):
-    """Until helpdesk/demo registers it, run our seeder as if it did."""
+def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    if seed_tickets not in demo.SEEDERS:
-        monkeypatch.setattr(demo, "SEEDERS", [*demo.SEEDERS, seed_tickets])
 
 
 def _counts() -> dict[str, dict[str, int]]:
@@ -64,6 +60,7 @@ def test_seed_demo_twice_changes_nothing(db, django_capture_on_commit_callbacks)
         assert counts["Team"] == 3
         assert counts["CannedResponse"] == 8
         assert counts["Message"] > counts["Ticket"]
+        assert counts["Deflection"] == 7 and counts["SearchLog"] >= 3  # Knowledge › Self-service
 
 
 def test_seeded_tickets_look_like_a_month_of_real_work(db):
