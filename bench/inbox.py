@@ -240,7 +240,7 @@ class Loader:
         for p in self.plans:
             zh = p.id % 3 == 0
             language, zone = ("zh-hans", "Asia/Shanghai") if zh else ("en", "Europe/London")
-            yield f"{p.id}\t{p.slug}\tBench tenant {p.id}\t{language}\t{zone}\t#2457c5\tt\t{NOW}\n"
+            yield f"{p.id}\t{p.slug}\tBench tenant {p.id}\t{language}\t{zone}\t#2457c5\t\t7\tt\t{NOW}\n"
 
     def users(self) -> Iterator[str]:
         for p in self.plans:
@@ -350,7 +350,7 @@ class Loader:
 
 COLUMNS = {
     "tenancy_tenant": ("id", "slug", "name", "default_language", "timezone", "accent_color",
-                       "is_active", "created_at"),
+                       "logo", "portal_reopen_days", "is_active", "created_at"),
     "accounts_user": ("id", "password", "last_login", "is_superuser", "email", "full_name",
                       "language", "is_active", "is_staff", "date_joined"),
     "tenancy_membership": ("id", "role", "is_active", "invitation_sent_at", "created_at",

@@ -130,7 +130,7 @@ QUERIES = {
 
 COLUMNS = {
     "tenancy_tenant": ("id", "slug", "name", "default_language", "timezone", "accent_color",
-                       "is_active", "created_at"),
+                       "logo", "portal_reopen_days", "is_active", "created_at"),
     "knowledge_category": ("id", "tenant_id", "name", "slug", "description", "icon", "position",
                            "created_at"),
     "knowledge_section": ("id", "tenant_id", "category_id", "name", "slug", "position"),
@@ -174,7 +174,7 @@ def seed(target: Target, args: argparse.Namespace, phases: Phases) -> list[tuple
         check_columns(conn, COLUMNS, "bench/kb_search.py")
         conn.execute("TRUNCATE tenancy_tenant CASCADE")
         tenants = [
-            f"{i}\tbench{i}\tBench {i}\t{'zh-hans' if i % 2 else 'en'}\tUTC\t#2457c5\tt\t{created}\n"
+            f"{i}\tbench{i}\tBench {i}\t{'zh-hans' if i % 2 else 'en'}\tUTC\t#2457c5\t\t7\tt\t{created}\n"
             for i in range(1, args.tenants + 1)
         ]
         copy_rows(conn, "tenancy_tenant", COLUMNS["tenancy_tenant"], tenants)
