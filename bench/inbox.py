@@ -240,7 +240,8 @@ class Loader:
         for p in self.plans:
             zh = p.id % 3 == 0
             language, zone = ("zh-hans", "Asia/Shanghai") if zh else ("en", "Europe/London")
-            yield f"{p.id}\t{p.slug}\tBench tenant {p.id}\t{language}\t{zone}\t#2457c5\t\t7\tt\t{NOW}\n"
+            brand = "#2457c5\t\t7"  # accent colour, no logo, reopen within 7 days
+            yield f"{p.id}\t{p.slug}\tBench tenant {p.id}\t{language}\t{zone}\t{brand}\tt\t{NOW}\n"
 
     def users(self) -> Iterator[str]:
         for p in self.plans:

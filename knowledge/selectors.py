@@ -375,3 +375,10 @@ def public_article_url(article: Article, *, absolute: bool = False) -> str:
     from helpdesk.tenancy.resolve import tenant_base_url
 
     return tenant_base_url(require_current_tenant()) + path
+
+
+def public_article_link(article: Article) -> str:
+    """The article's own address in its language. Slugs are unique per language only (a
+    translation often keeps its source's slug), so links that must reach this one language —
+    canonical, hreflang alternates, "other languages", the sitemap, suggestions — say which."""
+    return f"{public_article_url(article)}?lang={article.language}"

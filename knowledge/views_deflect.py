@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.lib.ratelimit import allow
 
-from . import deflection
+from . import deflection, selectors
 
 # Suggestions follow typing (one request per pause): generous, but a script can't scrape.
 PER_IP = (240, 60 * 60)
@@ -32,7 +32,8 @@ def suggestions(request: HttpRequest) -> HttpResponse:
             description=request.GET.get("description", "")[: deflection.MAX_TEXT],
             language=request.LANGUAGE_CODE,
         )
-    context = {"hits": hits, "flow": request.GET.get("token", "")}
+    links = [(h, selectors.public_article_link(h.article)) for h in hits]
+    context = {"suggestions": links, "flow": request.GET.get("token", "")}
     return render(request, "knowledge/partials/deflect_suggestions.html", context)
 
 
@@ -46,4 +47,5 @@ def solved(request: HttpRequest) -> HttpResponse:
     row = deflection.deflection_solved(flow=request.POST.get("token", ""), article_id=article_id)
     if row is None:
         return HttpResponseBadRequest()
-    return render(request, "knowledge/partials/deflect_solved.html", {"article": row.article})
+    context = {"article": row.article, "url": selectors.public_article_link(row.article)}
+    return render(request, "knowledge/partials/deflect_solved.html", context)

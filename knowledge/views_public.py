@@ -116,11 +116,7 @@ def section(request: HttpRequest, category_slug: str, section_slug: str) -> Http
     return render(request, "knowledge/public/section.html", context)
 
 
-def article_url(article: Article) -> str:
-    """The article's own address in its language. Slugs are unique per language only (a
-    translation often keeps its source's slug), so links that must reach one language —
-    canonical, hreflang alternates, "other languages", the sitemap — say which."""
-    return f"{selectors.public_article_url(article)}?lang={article.language}"
+article_url = selectors.public_article_link
 
 
 def _count_view(request: HttpRequest, article: Article) -> None:
