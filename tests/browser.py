@@ -36,3 +36,33 @@ def page(browser):
 @pytest.fixture(scope="session", autouse=True)
 def _live_server_on_ipv4():
     os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
+
+
+BUSY_BACKENDS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND backend_type = 'client backend' AND state IN ('active', 'idle in transaction')
+"""
+
+
+@pytest.fixture(autouse=True)
+def _live_server_requests_finish_before_the_flush(request):
+    """A page can leave a request in flight when its test ends (an htmx panel loading, a
+    countdown polling). Its transaction and the flush's TRUNCATE then lock tables in opposite
+    orders and deadlock, leaving the database dirty for every later test. Torn down before
+    the flush (set up after pytest-django's live-server helper), this waits until no other
+    connection to the test database is inside a statement or a transaction (at most 10 s)."""
+    yield
+    if "live_server" not in request.fixturenames:
+        return
+    import time
+
+    from django.db import connections
+
+    deadline = time.monotonic() + 10
+    with connections["owner"].cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(BUSY_BACKENDS)
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
